@@ -1,0 +1,70 @@
+import { cdk8s, javascript } from 'projen';
+import { UpdateSnapshot } from 'projen/lib/javascript';
+
+const project = new cdk8s.ConstructLibraryCdk8s({
+  name: 'cdk8s-hostnet',
+  description: 'Host-level network policy (UDP firewall, DNS exemptions) for mixed Linux/Windows Kubernetes clusters, as cdk8s constructs',
+  author: 'cdk8s-hostnet maintainers',
+  authorAddress: 'maintainers@cdk8s-hostnet.invalid',
+  repositoryUrl: 'https://example.invalid/cdk8s-hostnet.git',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  keywords: ['cdk8s', 'kubernetes', 'firewall', 'iptables', 'nftables', 'windows', 'k2s', 'k0s'],
+
+  // cdk8s 2.x; projen's default is 1.x (FIELD-NOTES: toolchain facts)
+  cdk8sVersion: '2.70.106',
+  constructsVersion: '10.4.2',
+  jsiiVersion: '~6.0.0',
+  peerDeps: ['cdk8s-plus-28@^2.5.6'],
+  devDeps: [
+    'cdk8s-plus-28@2.5.6',
+    'cdk8s-cli@2.207.60',
+    '@types/node@^20',
+    'ajv@^8',
+    'fast-check@^3',
+  ],
+  // jsii only packs bundled non-jsii dependencies
+  bundledDeps: ['ipaddr.js@^2.2.0'],
+
+  // nothing here may need GitHub or a release pipeline
+  github: false,
+  release: false,
+  depsUpgrade: false,
+  clobber: false,
+  integrationTestAutoDiscover: false,
+
+  // jsii packs into dist/js by default, which collides with cdk8s's dist/ manifests
+  artifactsDirectory: 'pkg',
+
+  jestOptions: {
+    // projen's default `jest --updateSnapshot` makes snapshots unable to fail
+    updateSnapshot: UpdateSnapshot.NEVER,
+    jestConfig: {
+      // real-kernel tests share the host's netns namespace list: keep them in one worker at a time
+      maxWorkers: 2,
+      testTimeout: 120_000,
+      coveragePathIgnorePatterns: ['/node_modules/', '/test/'],
+    },
+  },
+  gitignore: ['/dist/', '/pkg/', '/.bench/'],
+  npmignoreEnabled: true,
+});
+
+// eslint-import-resolver-typescript pulls unrs-resolver 1.13.0, whose native bindings are incomplete
+// on the npm registry reachable here, and `npm ci` then fails (FIELD-NOTES: toolchain facts).
+project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
+
+// `cdk8s synth` runs the compiled app (no ts-node); the CLI's upgrade check fails offline.
+project.addTask('synth', {
+  description: 'Compile and synthesize the manifests of one cluster into dist/',
+  env: { CDK8S_CHECK_UPGRADE: 'false' },
+  steps: [{ spawn: 'compile' }, { exec: 'cdk8s synth' }],
+});
+
+project.addTask('bench', {
+  description: 'Run the performance benchmark (root, real kernel) and write BENCHMARKS.md',
+  steps: [{ spawn: 'compile' }, { exec: 'node test/bench/run.js' }],
+});
+
+project.synth();

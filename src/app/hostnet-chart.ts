@@ -1,0 +1,24 @@
+import { Chart, Duration } from 'cdk8s';
+import { Construct } from 'constructs';
+import { ClusterConfig } from './cluster-config';
+import { NodeFirewall } from '../constructs/node-firewall';
+import { DnsResolver } from '../policy/dns-resolver';
+
+/** The manifests of one cluster, as the synth app writes them to dist/. */
+export class HostnetChart extends Chart {
+  public readonly firewall: NodeFirewall;
+
+  public constructor(scope: Construct, id: string, config: ClusterConfig) {
+    // names users recognise in kube-system-like listings: no hash suffixes
+    super(scope, id, { disableResourceNameHashes: true });
+    this.firewall = new NodeFirewall(this, 'NodeFirewall', {
+      profile: config.profile,
+      name: config.name,
+      linuxImage: config.linuxImage,
+      iptablesMode: config.iptablesMode,
+      reapplyInterval: config.reapplyIntervalSeconds === undefined ? undefined : Duration.seconds(config.reapplyIntervalSeconds),
+    });
+    if (config.customResolvers.length > 0) this.firewall.dns.addResolver(DnsResolver.custom(...config.customResolvers));
+    for (const exemption of config.exemptions) this.firewall.addRule(exemption.id, exemption.props);
+  }
+}

@@ -1,0 +1,146 @@
+import { Duration } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { DnsExemption } from './dns-exemption';
+import { OBJECT_NAME, firewallLabels } from './labels';
+import { LinuxNodeAgent } from './linux-node-agent';
+import { renderIptables } from '../dialects/iptables';
+import { compilePolicy } from '../policy/compile-policy';
+import { CompiledPolicy } from '../policy/compiled-policy';
+import { nodeFailsafes } from '../policy/failsafes';
+import { FirewallPolicy } from '../policy/firewall-policy';
+import { FirewallRuleProps } from '../policy/firewall-rule';
+import { ClusterProfile, NodeOs } from '../profiles/cluster-profile';
+import { infrastructureRules, profileResolvers } from '../profiles/profile-rules';
+import { validateProfile } from '../profiles/validate-profile';
+
+/** How a Linux node enforces the policy. */
+export enum LinuxBackend {
+  /** iptables-restore into own chains (legacy or nft, as the node uses) with ipsets for lists. */
+  IPTABLES = 'iptables',
+}
+
+/**
+ * Image with iptables (legacy and nft), ipset and nft, and nothing installed at start.
+ * @see https://github.com/kubernetes/release/tree/master/images/build/distroless-iptables
+ */
+export const DEFAULT_LINUX_IMAGE = 'registry.k8s.io/build-image/distroless-iptables:v0.9.6';
+
+/** Props of a NodeFirewall. */
+export interface NodeFirewallProps {
+  /** The cluster the firewall protects: its CIDRs, resolvers and infrastructure traffic. */
+  readonly profile: ClusterProfile;
+  /**
+   * Defaults and rules.
+   * @default FirewallPolicy.denyUdp() - deny UDP except DNS and the profile's needs
+   */
+  readonly policy?: FirewallPolicy;
+  /**
+   * Base name of the objects (DaemonSet `<name>-linux`, ...).
+   * @default 'hostnet'
+   */
+  readonly name?: string;
+  /**
+   * Namespace of the objects.
+   * @default - the profile's namespace
+   */
+  readonly namespace?: string;
+  /**
+   * Create that namespace (first in the output, labelled for privileged pod security).
+   * @default true
+   */
+  readonly createNamespace?: boolean;
+  /**
+   * Linux agent image; it must contain sh, iptables-{legacy,nft}-restore and ipset.
+   * @default DEFAULT_LINUX_IMAGE
+   */
+  readonly linuxImage?: string;
+  /**
+   * How often the agent re-applies the policy to repair drift.
+   * @default Duration.minutes(5)
+   */
+  readonly reapplyInterval?: Duration;
+  /**
+   * Linux enforcement backend.
+   * @default LinuxBackend.IPTABLES
+   */
+  readonly linuxBackend?: LinuxBackend;
+  /**
+   * iptables flavour on the nodes: `auto` detects it as iptables-wrapper does.
+   * @default 'auto'
+   */
+  readonly iptablesMode?: string;
+}
+
+/**
+ * One declared host firewall policy, enforced on every node of the cluster by a DaemonSet.
+ * The profile's infrastructure traffic, DHCP and DNS to the declared resolvers are failsafes.
+ */
+export class NodeFirewall extends Construct {
+  /** DNS that stays open; add resolvers here. */
+  public readonly dns: DnsExemption;
+  public readonly policy: FirewallPolicy;
+  public readonly profile: ClusterProfile;
+  /** Base name of the objects. */
+  public readonly name: string;
+  public readonly namespace: string;
+
+  public constructor(scope: Construct, id: string, props: NodeFirewallProps) {
+    super(scope, id);
+    this.profile = { ...props.profile, namespace: props.namespace ?? props.profile.namespace };
+    validateProfile(this.node.path, this.profile);
+    this.policy = props.policy ?? FirewallPolicy.denyUdp();
+    this.name = props.name ?? 'hostnet';
+    this.namespace = this.profile.namespace;
+    const fail = (field: string, value: unknown, problem: string) => new Error(`${this.node.path}: ${field} ${JSON.stringify(value)} ${problem}`);
+    if (!OBJECT_NAME.test(this.name)) throw fail('name', this.name, 'must be a DNS-1123 label of at most 40 characters');
+    const image = props.linuxImage ?? DEFAULT_LINUX_IMAGE;
+    if (!/^[a-z0-9][a-z0-9./_:@-]*$/.test(image) || (!image.includes('@sha256:') && !/:[\w][\w.-]*$/.test(image)) || image.endsWith(':latest')) {
+      throw fail('linuxImage', image, 'must be a pinned image reference (a tag other than latest, or a digest)');
+    }
+    const reapplySeconds = (props.reapplyInterval ?? Duration.minutes(5)).toSeconds();
+    if (!Number.isInteger(reapplySeconds) || reapplySeconds < 10 || reapplySeconds > 86400) {
+      throw fail('reapplyInterval', reapplySeconds, 'must be whole seconds between 10 and 86400');
+    }
+    const iptablesMode = props.iptablesMode ?? 'auto';
+    if (!['auto', 'legacy', 'nft'].includes(iptablesMode)) throw fail('iptablesMode', iptablesMode, 'must be auto, legacy or nft');
+    const backend = props.linuxBackend ?? LinuxBackend.IPTABLES;
+    if (!Object.values(LinuxBackend).includes(backend)) throw fail('linuxBackend', backend, `must be one of ${Object.values(LinuxBackend).join(', ')}`);
+
+    if (props.createNamespace ?? true) {
+      new k8s.KubeNamespace(this, 'Namespace', {
+        metadata: {
+          name: this.namespace,
+          labels: {
+            ...firewallLabels(this.name, 'namespace'),
+            // hostNetwork and NET_ADMIN need the privileged Pod Security level
+            'pod-security.kubernetes.io/enforce': 'privileged',
+          },
+        },
+      });
+    }
+    this.dns = new DnsExemption(this, 'Dns', { resolvers: profileResolvers(this.profile) });
+
+    if (this.profile.nodeOs.includes(NodeOs.LINUX)) {
+      new LinuxNodeAgent(this, 'Linux', {
+        name: this.name,
+        namespace: this.namespace,
+        image,
+        reapplySeconds,
+        iptablesMode,
+        scripts: () => renderIptables(this._compile(NodeOs.LINUX), this.name),
+      });
+    }
+  }
+
+  /** Adds a rule to the policy. */
+  public addRule(id: string, props: FirewallRuleProps): NodeFirewall {
+    this.policy.addRule(id, props);
+    return this;
+  }
+
+  /** @internal the checked policy for nodes of one OS, with every failsafe; throws naming this construct's path */
+  public _compile(os: NodeOs): CompiledPolicy {
+    return compilePolicy(this.node.path, this.policy, [...nodeFailsafes(), ...infrastructureRules(this.profile, os), ...this.dns._rules()]);
+  }
+}

@@ -1,0 +1,25 @@
+import { App } from 'cdk8s';
+import { loadClusterConfig } from './app/cluster-config';
+import { HostnetChart } from './app/hostnet-chart';
+import { ClusterProfiles } from './profiles/cluster-profiles';
+
+// The synth app: the manifests of ONE cluster. CLUSTER_PROFILE picks the profile (default k2s),
+// CLUSTER_CONFIG names an optional YAML file whose values override the profile's.
+function synth(): void {
+  const profile = ClusterProfiles.byName(process.env.CLUSTER_PROFILE ?? 'k2s');
+  const configFile = process.env.CLUSTER_CONFIG;
+  const config = configFile
+    ? loadClusterConfig(configFile, profile)
+    : { profile, exemptions: [], customResolvers: [] };
+  const app = new App();
+  new HostnetChart(app, 'hostnet', config);
+  app.synth();
+}
+
+// A bad profile or override is the user's input, not our bug: print the message, not a stack.
+try {
+  synth();
+} catch (error) {
+  process.stderr.write(`cdk8s-hostnet: ${(error as Error).message}\n`);
+  process.exit(1);
+}

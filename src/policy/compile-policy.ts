@@ -1,0 +1,178 @@
+import { Cidr, Family, cidrContains, cidrsOverlap, parseCidr } from './cidr';
+import { CompiledPolicy, CompiledRule } from './compiled-policy';
+import { FirewallPolicy } from './firewall-policy';
+import { FirewallRuleProps, NamedRule, RuleOrigin } from './firewall-rule';
+import { PortRange, portRangeProblem, rangesOverlap } from './port-range';
+import { Protocol, RuleAction, TrafficScope, hasPorts } from './protocol';
+import { ruleError } from './rule-errors';
+
+const RULE_ID = /^[a-z0-9]([a-z0-9-]{0,46}[a-z0-9])?$/;
+// Descriptions end up in script comments and PowerShell strings: one printable line.
+const DESCRIPTION = /^[\x20-\x7e]{1,200}$/;
+const SCOPES = new Set<string>(Object.values(TrafficScope));
+const PROTOCOLS = new Set<string>(Object.values(Protocol));
+const ACTIONS = new Set<string>(Object.values(RuleAction));
+
+/**
+ * Checks a policy together with the failsafe rules that keep the node alive, and returns the rules
+ * per family and scope. Throws on the first problem, naming `path`, the rule, the field and the value.
+ */
+export function compilePolicy(path: string, policy: FirewallPolicy, failsafes: NamedRule[]): CompiledPolicy {
+  const all = [...failsafes, ...policy.rules];
+  const seen = new Set<string>();
+  for (const rule of all) {
+    if (!RULE_ID.test(rule.id)) {
+      throw ruleError(path, rule.id, 'id', rule.id, 'must be 1-48 lowercase letters, digits or dashes, starting and ending with a letter or digit');
+    }
+    if (seen.has(rule.id)) throw ruleError(path, rule.id, 'id', rule.id, 'is declared twice; rule ids must be unique');
+    seen.add(rule.id);
+  }
+  const compiled = all.flatMap((rule) => compileRule(path, rule));
+  checkEffects(path, policy, compiled);
+  const denies = compiled.filter((r) => r.action === RuleAction.DENY);
+  const allows = compiled.filter((r) => r.action === RuleAction.ALLOW && isDefaultDeny(policy, r.protocol));
+  return { udp: policy.udp, tcp: policy.tcp, rules: [...denies, ...allows] };
+}
+
+function compileRule(path: string, rule: NamedRule): CompiledRule[] {
+  const p: FirewallRuleProps = rule.props;
+  const fail = (field: string, value: unknown, problem: string) => ruleError(path, rule.id, field, value, problem);
+  if (!ACTIONS.has(p.action)) throw fail('action', p.action, `must be one of ${[...ACTIONS].join(', ')}`);
+  if (!PROTOCOLS.has(p.protocol)) throw fail('protocol', p.protocol, `must be one of ${[...PROTOCOLS].join(', ')}`);
+  if (!Array.isArray(p.scopes) || p.scopes.length === 0) throw fail('scopes', p.scopes, 'must list at least one scope');
+  for (const scope of p.scopes) {
+    if (!SCOPES.has(scope)) throw fail('scopes', scope, `must be one of ${[...SCOPES].join(', ')}`);
+  }
+  if (new Set(p.scopes).size !== p.scopes.length) throw fail('scopes', p.scopes, 'lists a scope twice');
+  if (typeof p.description !== 'string' || !DESCRIPTION.test(p.description)) {
+    throw fail('description', p.description, 'must be one line of 1-200 printable ASCII characters');
+  }
+  const sources = checkCidrs(p.sources, 'sources', fail);
+  const destinations = checkCidrs(p.destinations, 'destinations', fail);
+  const destinationPorts = checkPorts(p.destinationPorts, 'destinationPorts', p.protocol, fail);
+  const sourcePorts = checkPorts(p.sourcePorts, 'sourcePorts', p.protocol, fail);
+  if (p.matchOriginalDestination && !destinations) {
+    throw fail('matchOriginalDestination', true, 'needs destinations (the addresses clients use before DNAT)');
+  }
+  if (p.overrideFailsafe && (rule.origin !== RuleOrigin.USER || p.action !== RuleAction.DENY)) {
+    throw fail('overrideFailsafe', true, 'only applies to deny rules');
+  }
+
+  const families = familiesOf(sources, destinations);
+  if (families.length === 0) {
+    throw fail('sources', p.sources, `and destinations ${JSON.stringify(p.destinations)} share no address family, so the rule can never match`);
+  }
+  return families.flatMap((family) => p.scopes.map((scope) => ({
+    id: rule.id,
+    origin: rule.origin,
+    action: p.action,
+    protocol: p.protocol,
+    scope,
+    family,
+    sources: sources?.filter((c) => c.family === family),
+    destinations: destinations?.filter((c) => c.family === family),
+    destinationPorts,
+    sourcePorts,
+    matchOriginalDestination: p.matchOriginalDestination ?? false,
+    untrackedOnly: p.untrackedOnly ?? false,
+    description: p.description,
+  })));
+}
+
+type Fail = (field: string, value: unknown, problem: string) => Error;
+
+function checkCidrs(values: string[] | undefined, field: string, fail: Fail): Cidr[] | undefined {
+  if (values === undefined) return undefined;
+  if (!Array.isArray(values) || values.length === 0) throw fail(field, values, 'must list at least one CIDR, or be omitted for any');
+  const parsed: Cidr[] = [];
+  for (const value of values) {
+    const cidr = parseCidr(value);
+    if (typeof cidr === 'string') throw fail(field, value, cidr);
+    const clash = parsed.find((other) => cidrsOverlap(other, cidr));
+    if (clash) throw fail(field, value, `overlaps ${clash.text} in the same list; list each address once`);
+    parsed.push(cidr);
+  }
+  return parsed;
+}
+
+function checkPorts(values: PortRange[] | undefined, field: string, protocol: Protocol, fail: Fail): PortRange[] | undefined {
+  if (values === undefined) return undefined;
+  if (!hasPorts(protocol)) throw fail(field, values.map(String), `cannot be used with protocol ${protocol}; ports exist for udp and tcp only`);
+  if (!Array.isArray(values) || values.length === 0) throw fail(field, values, 'must list at least one port, or be omitted for any');
+  const checked: PortRange[] = [];
+  for (const range of values) {
+    const problem = portRangeProblem(range);
+    if (problem) throw fail(field, range.toString(), problem);
+    const clash = checked.find((other) => rangesOverlap(other, range));
+    if (clash) throw fail(field, range.toString(), `overlaps ${clash.toString()} in the same list`);
+    checked.push(range);
+  }
+  return checked;
+}
+
+function familiesOf(sources: Cidr[] | undefined, destinations: Cidr[] | undefined): Family[] {
+  const has = (list: Cidr[] | undefined, f: Family) => list === undefined || list.some((c) => c.family === f);
+  return (['ipv4', 'ipv6'] as Family[]).filter((f) => has(sources, f) && has(destinations, f));
+}
+
+function isDefaultDeny(policy: FirewallPolicy, protocol: Protocol): boolean {
+  if (protocol === Protocol.UDP) return policy.udp === RuleAction.DENY;
+  if (protocol === Protocol.TCP) return policy.tcp === RuleAction.DENY;
+  if (protocol === Protocol.ANY) return policy.udp === RuleAction.DENY || policy.tcp === RuleAction.DENY;
+  return false;
+}
+
+/** Refuses user rules that can have no effect, contradict each other, or cut a failsafe. */
+function checkEffects(path: string, policy: FirewallPolicy, rules: CompiledRule[]) {
+  const allows = rules.filter((r) => r.action === RuleAction.ALLOW);
+  const denies = rules.filter((r) => r.action === RuleAction.DENY);
+  for (const allow of allows.filter((r) => r.origin === RuleOrigin.USER)) {
+    if (!isDefaultDeny(policy, allow.protocol)) {
+      throw ruleError(path, allow.id, 'protocol', allow.protocol, 'is allowed by default, so this allow rule has no effect (deny beats allow: add a deny rule instead, or deny the protocol by default)');
+    }
+    const shadow = denies.find((deny) => covers(deny, allow));
+    if (shadow) {
+      throw ruleError(path, allow.id, 'action', 'allow', `contradicts deny rule '${shadow.id}', which covers all of it (deny beats allow)`);
+    }
+  }
+  for (const deny of denies) {
+    const failsafe = allows.find((a) => a.origin === RuleOrigin.FAILSAFE && intersects(deny, a));
+    if (failsafe && deny.origin === RuleOrigin.USER && !ruleOverrides(policy, deny.id)) {
+      throw ruleError(path, deny.id, 'action', 'deny', `would cut failsafe '${failsafe.id}' (${failsafe.description}); set overrideFailsafe: true if that is intended`);
+    }
+    if (isDefaultDeny(policy, deny.protocol) && deny.protocol !== Protocol.ANY && !allows.some((a) => intersects(deny, a))) {
+      throw ruleError(path, deny.id, 'protocol', deny.protocol, 'is denied by default and no allow rule overlaps this deny rule, so it has no effect');
+    }
+  }
+}
+
+function ruleOverrides(policy: FirewallPolicy, id: string): boolean {
+  return policy.rules.some((r) => r.id === id && r.props.overrideFailsafe === true);
+}
+
+function protocolsMeet(a: Protocol, b: Protocol): boolean {
+  return a === b || a === Protocol.ANY || b === Protocol.ANY;
+}
+
+function listsMeet<T>(a: T[] | undefined, b: T[] | undefined, meet: (x: T, y: T) => boolean): boolean {
+  return !a || !b || a.some((x) => b.some((y) => meet(x, y)));
+}
+
+/** Both rules can match one packet. */
+export function intersects(a: CompiledRule, b: CompiledRule): boolean {
+  return a.family === b.family && a.scope === b.scope && protocolsMeet(a.protocol, b.protocol)
+    && listsMeet(a.sources, b.sources, cidrsOverlap) && listsMeet(a.destinations, b.destinations, cidrsOverlap)
+    && listsMeet(a.destinationPorts, b.destinationPorts, rangesOverlap) && listsMeet(a.sourcePorts, b.sourcePorts, rangesOverlap);
+}
+
+/** Every packet `inner` matches, `outer` matches too. */
+function covers(outer: CompiledRule, inner: CompiledRule): boolean {
+  const within = <T>(o: T[] | undefined, i: T[] | undefined, contains: (x: T, y: T) => boolean) =>
+    !o || (!!i && i.every((y) => o.some((x) => contains(x, y))));
+  return outer.family === inner.family && outer.scope === inner.scope
+    && (outer.protocol === inner.protocol || outer.protocol === Protocol.ANY)
+    && !outer.untrackedOnly && !outer.matchOriginalDestination
+    && within(outer.sources, inner.sources, cidrContains) && within(outer.destinations, inner.destinations, cidrContains)
+    && within(outer.destinationPorts, inner.destinationPorts, (x, y) => x.from <= y.from && y.to <= x.to)
+    && within(outer.sourcePorts, inner.sourcePorts, (x, y) => x.from <= y.from && y.to <= x.to);
+}

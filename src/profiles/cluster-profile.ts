@@ -1,0 +1,62 @@
+import { PortRange } from '../policy/port-range';
+import { Protocol, TrafficScope } from '../policy/protocol';
+
+/** Operating systems of a cluster's nodes. */
+export enum NodeOs {
+  LINUX = 'linux',
+  WINDOWS = 'windows',
+}
+
+/** A taint that nodes of a profile carry and that the firewall's pods must tolerate. */
+export interface NodeTaint {
+  readonly key: string;
+  /** @default - no value */
+  readonly value?: string;
+  /** NoSchedule, PreferNoSchedule or NoExecute. */
+  readonly effect: string;
+}
+
+/** Traffic a cluster's own infrastructure needs (overlay, VPN, DNS proxy): always kept open. */
+export interface InfrastructurePort {
+  /** Stable rule id, e.g. `flannel-vxlan`. */
+  readonly id: string;
+  readonly protocol: Protocol;
+  readonly ports: PortRange[];
+  /** Where it flows on the nodes that need it. */
+  readonly scopes: TrafficScope[];
+  /** Which nodes need it. */
+  readonly nodeOs: NodeOs[];
+  readonly description: string;
+}
+
+/**
+ * What a firewall must know about a cluster so it never breaks the cluster it protects.
+ * Pure data: one file per profile, each value with its source.
+ */
+export interface ClusterProfile {
+  /** Profile name, as `CLUSTER_PROFILE` selects it. */
+  readonly name: string;
+  readonly description: string;
+  readonly podCidrs: string[];
+  readonly serviceCidrs: string[];
+  /** The cluster DNS Service IP (kubelet's clusterDNS). */
+  readonly clusterDnsIp: string;
+  /** Resolvers the nodes and CoreDNS forward to (the nodes' /etc/resolv.conf). */
+  readonly upstreamResolvers: string[];
+  /**
+   * NodeLocal DNSCache listen address, when the cluster runs it.
+   * @default - no NodeLocal DNSCache
+   */
+  readonly nodeLocalDnsIp?: string;
+  /**
+   * Addresses of the nodes; infrastructure UDP is restricted to them.
+   * @default - any address
+   */
+  readonly nodeCidrs?: string[];
+  readonly infrastructure: InfrastructurePort[];
+  readonly nodeOs: NodeOs[];
+  /** Taints of Windows nodes. */
+  readonly windowsTaints: NodeTaint[];
+  /** Namespace of the firewall's objects. */
+  readonly namespace: string;
+}

@@ -1,0 +1,40 @@
+import { ClusterProfile, NodeOs } from './cluster-profile';
+import { DnsResolver } from '../policy/dns-resolver';
+import { NamedRule, RuleOrigin } from '../policy/firewall-rule';
+import { RuleAction, TrafficScope } from '../policy/protocol';
+
+const SUFFIX: Record<TrafficScope, string> = {
+  [TrafficScope.NODE_INGRESS]: 'in',
+  [TrafficScope.NODE_EGRESS]: 'out',
+  [TrafficScope.POD_FORWARD]: 'fwd',
+};
+
+/**
+ * The profile's infrastructure traffic for nodes of one OS, as failsafe allows, restricted to the
+ * node CIDRs when the profile knows them (overlay packets only ever come from other nodes).
+ */
+export function infrastructureRules(profile: ClusterProfile, os: NodeOs): NamedRule[] {
+  return profile.infrastructure
+    .filter((port) => port.nodeOs.includes(os))
+    .flatMap((port) => port.scopes.map((scope) => ({
+      id: `${port.id}-${SUFFIX[scope]}`,
+      origin: RuleOrigin.FAILSAFE,
+      props: {
+        action: RuleAction.ALLOW,
+        protocol: port.protocol,
+        scopes: [scope],
+        destinationPorts: port.ports,
+        sources: scope === TrafficScope.NODE_INGRESS ? profile.nodeCidrs : undefined,
+        destinations: scope === TrafficScope.NODE_EGRESS ? profile.nodeCidrs : undefined,
+        description: port.description,
+      },
+    })));
+}
+
+/** The resolvers a profile declares: cluster DNS Service, CoreDNS pods, upstreams, NodeLocal DNSCache. */
+export function profileResolvers(profile: ClusterProfile): DnsResolver[] {
+  const resolvers = [DnsResolver.clusterService(profile.clusterDnsIp), DnsResolver.corednsPods(...profile.podCidrs)];
+  if (profile.upstreamResolvers.length > 0) resolvers.push(DnsResolver.upstream(...profile.upstreamResolvers));
+  if (profile.nodeLocalDnsIp) resolvers.push(DnsResolver.nodeLocalCache(profile.nodeLocalDnsIp, profile.clusterDnsIp));
+  return resolvers;
+}
