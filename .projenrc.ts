@@ -40,6 +40,8 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   jestOptions: {
     // projen's default `jest --updateSnapshot` makes snapshots unable to fail
     updateSnapshot: UpdateSnapshot.NEVER,
+    // a run that finds no test must fail, not pass
+    passWithNoTests: false,
     jestConfig: {
       // real-kernel tests share the host's netns namespace list: keep them in one worker at a time
       maxWorkers: 2,

@@ -122,26 +122,35 @@ function isDefaultDeny(policy: FirewallPolicy, protocol: Protocol): boolean {
   return false;
 }
 
-/** Refuses user rules that can have no effect, contradict each other, or cut a failsafe. */
+/**
+ * Refuses user rules that can have no effect, contradict each other, or cut a failsafe. A rule is
+ * judged as a whole (all its families and scopes): one live part is enough to keep it.
+ */
 function checkEffects(path: string, policy: FirewallPolicy, rules: CompiledRule[]) {
   const allows = rules.filter((r) => r.action === RuleAction.ALLOW);
   const denies = rules.filter((r) => r.action === RuleAction.DENY);
-  for (const allow of allows.filter((r) => r.origin === RuleOrigin.USER)) {
-    if (!isDefaultDeny(policy, allow.protocol)) {
-      throw ruleError(path, allow.id, 'protocol', allow.protocol, 'is allowed by default, so this allow rule has no effect (deny beats allow: add a deny rule instead, or deny the protocol by default)');
+  const partsOf = (id: string) => rules.filter((r) => r.id === id);
+  const userIds = (list: CompiledRule[]) => [...new Set(list.filter((r) => r.origin === RuleOrigin.USER).map((r) => r.id))];
+
+  for (const id of userIds(allows)) {
+    const parts = partsOf(id);
+    if (!isDefaultDeny(policy, parts[0].protocol)) {
+      throw ruleError(path, id, 'protocol', parts[0].protocol, 'is allowed by default, so this allow rule has no effect (deny beats allow: add a deny rule instead, or deny the protocol by default)');
     }
-    const shadow = denies.find((deny) => covers(deny, allow));
-    if (shadow) {
-      throw ruleError(path, allow.id, 'action', 'allow', `contradicts deny rule '${shadow.id}', which covers all of it (deny beats allow)`);
+    const shadows = parts.map((part) => denies.find((deny) => covers(deny, part)));
+    if (shadows.every((s) => s !== undefined)) {
+      throw ruleError(path, id, 'action', 'allow', `contradicts deny rule '${shadows[0]!.id}', which covers all of it (deny beats allow)`);
     }
   }
-  for (const deny of denies) {
-    const failsafe = allows.find((a) => a.origin === RuleOrigin.FAILSAFE && intersects(deny, a));
-    if (failsafe && deny.origin === RuleOrigin.USER && !ruleOverrides(policy, deny.id)) {
-      throw ruleError(path, deny.id, 'action', 'deny', `would cut failsafe '${failsafe.id}' (${failsafe.description}); set overrideFailsafe: true if that is intended`);
+  for (const id of userIds(denies)) {
+    const parts = partsOf(id);
+    const failsafe = parts.map((part) => allows.find((a) => a.origin === RuleOrigin.FAILSAFE && intersects(part, a))).find((a) => a);
+    if (failsafe && !ruleOverrides(policy, id)) {
+      throw ruleError(path, id, 'action', 'deny', `would cut failsafe '${failsafe.id}' (${failsafe.description}); set overrideFailsafe: true if that is intended`);
     }
-    if (isDefaultDeny(policy, deny.protocol) && deny.protocol !== Protocol.ANY && !allows.some((a) => intersects(deny, a))) {
-      throw ruleError(path, deny.id, 'protocol', deny.protocol, 'is denied by default and no allow rule overlaps this deny rule, so it has no effect');
+    const protocol = parts[0].protocol;
+    if (isDefaultDeny(policy, protocol) && protocol !== Protocol.ANY && !parts.some((part) => allows.some((a) => intersects(part, a)))) {
+      throw ruleError(path, id, 'protocol', protocol, 'is denied by default and no allow rule overlaps this deny rule, so it has no effect');
     }
   }
 }

@@ -1,0 +1,127 @@
+import { Duration, Testing } from 'cdk8s';
+import { ClusterProfiles, FirewallPolicy, NodeFirewall, Protocol, RuleAction, TrafficScope, PortRange } from '../src';
+import { expectValidManifests } from './util/k8s-schema';
+import { shellcheck } from './util/shellcheck';
+import { PROFILE_NAMES, findObject, linuxScripts, synthProfile } from './util/synth';
+
+/**
+ * Values the built-in profiles cannot know (a k0s host's resolvers, everything for generic), from
+ * documentation ranges, so each profile's snapshot shows its own defaults for the rest.
+ */
+const SNAPSHOT_OVERRIDES: Record<string, Record<string, unknown>> = {
+  'k2s': {},
+  'k0s-kube-router': { upstreamResolvers: ['192.0.2.53'] },
+  'k0s-calico': { upstreamResolvers: ['192.0.2.53'] },
+  'cfke-cilium': { upstreamResolvers: ['192.0.2.53', '2001:db8::53'] },
+  'generic': { podCidrs: ['10.42.0.0/16'], serviceCidrs: ['10.43.0.0/16'], clusterDnsIp: '10.43.0.10', upstreamResolvers: ['192.0.2.53'] },
+};
+
+describe.each(PROFILE_NAMES)('synth app, profile %s', (profile) => {
+  const objects = synthProfile(profile, SNAPSHOT_OVERRIDES[profile]);
+
+  test('full output snapshot', () => {
+    expect(objects).toMatchSnapshot();
+  });
+
+  test('every object validates strictly against Kubernetes 1.28', () => {
+    expectValidManifests(objects);
+  });
+
+  test('every generated script passes shellcheck as POSIX sh', () => {
+    const scripts = linuxScripts(objects);
+    for (const [name, text] of Object.entries(scripts)) expect(shellcheck(text, name)).toEqual([]);
+  });
+
+  test('kubectl apply order: namespace, then scripts, then the DaemonSet', () => {
+    expect(objects.map((o) => o.kind)).toEqual(['Namespace', 'ConfigMap', 'DaemonSet']);
+  });
+});
+
+describe('Linux DaemonSet', () => {
+  const objects = synthProfile('k2s');
+  const ds = findObject(objects, 'DaemonSet', 'hostnet-linux');
+  const pod = ds.spec.template.spec;
+  const container = pod.containers[0];
+
+  test('least privilege: capabilities instead of privileged, no hostPID, no API token', () => {
+    expect(container.securityContext).toEqual({
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsUser: 0,
+      runAsNonRoot: false,
+      capabilities: { drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] },
+    });
+    expect(pod.hostPID).toBeUndefined();
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(container.resources.requests).toEqual({ cpu: '10m', memory: '32Mi' });
+  });
+
+  test('runs on every Linux node, whatever its taints, as node-critical, with a pinned image', () => {
+    expect(pod.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
+    expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
+    expect(pod.priorityClassName).toBe('system-node-critical');
+    expect(container.image).toBe('registry.k8s.io/build-image/distroless-iptables:v0.9.6');
+    expect(container.command).toEqual(['/bin/sh', '/etc/hostnet/run.sh']);
+  });
+
+  test('names users recognise, recommended labels', () => {
+    expect(ds.metadata.name).toBe('hostnet-linux');
+    expect(ds.metadata.namespace).toBe('hostnet-system');
+    expect(ds.metadata.labels['app.kubernetes.io/part-of']).toBe('cdk8s-hostnet');
+  });
+
+  test('rolls when the policy changes', () => {
+    const hash = (objs: any[]) => findObject(objs, 'DaemonSet', 'hostnet-linux').spec.template.metadata.annotations['hostnet.cdk8s.io/policy-sha256'];
+    const changed = synthProfile('k2s', {
+      exemptions: [{ id: 'ntp', protocol: 'udp', scopes: ['nodeEgress'], destinationPorts: ['123'], description: 'NTP' }],
+    });
+    expect(hash(objects)).toMatch(/^[0-9a-f]{64}$/);
+    expect(hash(changed)).not.toEqual(hash(objects));
+    expect(hash(synthProfile('k2s'))).toEqual(hash(objects));
+  });
+});
+
+describe('NodeFirewall in a user app', () => {
+  test('rules added after construction are rendered (lazily)', () => {
+    // GIVEN
+    const chart = Testing.chart();
+    const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s(), reapplyInterval: Duration.minutes(1) });
+    // WHEN
+    firewall.addRule('ntp', {
+      action: RuleAction.ALLOW,
+      protocol: Protocol.UDP,
+      scopes: [TrafficScope.NODE_EGRESS],
+      destinations: ['192.0.2.123'],
+      destinationPorts: [PortRange.of(123)],
+      description: 'NTP to the lab clock',
+    });
+    // THEN
+    const apply = linuxScripts(Testing.synth(chart)).apply;
+    expect(apply).toContain('-A HOSTNET-OUTPUT -p udp -d 192.0.2.123 -m udp --dport 123 -m comment --comment ntp -j RETURN');
+    expect(linuxScripts(Testing.synth(chart)).run).toContain('sleep 60 &');
+  });
+
+  test('a bad rule fails synth with the construct path', () => {
+    const chart = Testing.chart();
+    const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s(), policy: FirewallPolicy.denyUdp() });
+    firewall.addRule('bad', { action: RuleAction.ALLOW, protocol: Protocol.UDP, scopes: [TrafficScope.NODE_EGRESS], destinations: ['nope'], description: 'x' });
+    expect(() => Testing.synth(chart)).toThrow('test/Firewall: rule \'bad\': destinations "nope" is not an IP address or CIDR');
+  });
+
+  test.each([
+    [{ name: 'Host_Net' }, 'test/Firewall: name "Host_Net" must be a DNS-1123 label of at most 40 characters'],
+    [{ linuxImage: 'alpine:latest' }, 'test/Firewall: linuxImage "alpine:latest" must be a pinned image reference (a tag other than latest, or a digest)'],
+    [{ linuxImage: 'alpine' }, 'test/Firewall: linuxImage "alpine" must be a pinned image reference (a tag other than latest, or a digest)'],
+    [{ reapplyInterval: Duration.seconds(1) }, 'test/Firewall: reapplyInterval 1 must be whole seconds between 10 and 86400'],
+    [{ iptablesMode: 'both' }, 'test/Firewall: iptablesMode "both" must be auto, legacy or nft'],
+    [{ namespace: 'Kube_System' }, 'test/Firewall: profile \'k2s\' namespace "Kube_System" must be a DNS-1123 label (lowercase letters, digits, dashes)'],
+    [{ profile: { ...ClusterProfiles.k2s(), podCidrs: ['172.20.0.0/16', '172.20.0.0/33'] } }, 'test/Firewall: profile \'k2s\' podCidrs[1] "172.20.0.0/33" has an invalid prefix length (0-32 for ipv4)'],
+    [{ profile: { ...ClusterProfiles.k2s(), clusterDnsIp: '172.21.0.0/16' } }, 'test/Firewall: profile \'k2s\' clusterDnsIp "172.21.0.0/16" must be a single address, not a range'],
+    [{ profile: ClusterProfiles.k0sCalico() }, 'test/Firewall: profile \'k0s-calico\' upstreamResolvers [] must list at least one CIDR; set it in the cluster config (CLUSTER_CONFIG)'],
+    [{ profile: ClusterProfiles.generic() }, 'test/Firewall: profile \'generic\' podCidrs [] must list at least one CIDR; set it in the cluster config (CLUSTER_CONFIG)'],
+  ])('refuses %j', (props, message) => {
+    expect(() => new NodeFirewall(Testing.chart(), 'Firewall', { profile: ClusterProfiles.k2s(), ...props })).toThrow(message);
+  });
+});

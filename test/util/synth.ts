@@ -1,0 +1,35 @@
+// Synthesizes the synth app's chart for a profile plus override values, as `cdk8s synth` would,
+// and pulls the generated scripts out of the ConfigMaps: tests run exactly what users apply.
+import { Testing } from 'cdk8s';
+import { parseClusterConfig } from '../../src/app/cluster-config';
+import { HostnetChart } from '../../src/app/hostnet-chart';
+import { ClusterProfiles } from '../../src/profiles/cluster-profiles';
+
+/** Network values for real-kernel tests: only 198.18.0.0/15, matching test/e2e/topology.ts. */
+export const E2E_OVERRIDES = {
+  podCidrs: ['198.19.0.0/16'],
+  serviceCidrs: ['198.18.64.0/18'],
+  clusterDnsIp: '198.18.64.10',
+  upstreamResolvers: ['198.18.0.53'],
+  nodeCidrs: ['198.18.0.0/24'],
+};
+
+export const PROFILE_NAMES = ['k2s', 'k0s-kube-router', 'k0s-calico', 'cfke-cilium', 'generic'];
+
+export function synthProfile(profile: string, overrides: Record<string, unknown> = {}): any[] {
+  const config = parseClusterConfig('test-overrides.yaml', overrides, ClusterProfiles.byName(profile));
+  const chart = new HostnetChart(Testing.app(), 'hostnet', config);
+  return Testing.synth(chart);
+}
+
+export function findObject(objects: any[], kind: string, name: string): any {
+  const found = objects.find((o) => o.kind === kind && o.metadata?.name === name);
+  if (!found) throw new Error(`no ${kind} ${name} in: ${objects.map((o) => `${o.kind}/${o.metadata?.name}`).join(', ')}`);
+  return found;
+}
+
+/** apply.sh and remove.sh from the synthesized Linux ConfigMap. */
+export function linuxScripts(objects: any[]): { apply: string; remove: string; run: string } {
+  const data = findObject(objects, 'ConfigMap', 'hostnet-linux-scripts').data;
+  return { apply: data['apply.sh'], remove: data['remove.sh'], run: data['run.sh'] };
+}
