@@ -110,3 +110,142 @@ describe('validateManifest (Kubernetes 1.28, strict)', () => {
     ].join('\n'));
   });
 });
+
+// policy.linkerd.io Server, version v1beta3 only, from linkerd/linkerd2
+// charts/linkerd-crds/templates/policy/server.yaml at commit b24cd4059841 (Apache-2.0), Helm
+// template lines and descriptions removed. Inline so that this test does not depend on where the
+// library keeps its CRD copies.
+const LINKERD_SERVER_CRD = `---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: servers.policy.linkerd.io
+spec:
+  group: policy.linkerd.io
+  names:
+    kind: Server
+    plural: servers
+    singular: server
+  scope: Namespaced
+  versions:
+    - name: v1beta3
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          required: [spec]
+          properties:
+            spec:
+              type: object
+              required:
+                - port
+              oneOf:
+                - required: [podSelector]
+                - required: [externalWorkloadSelector]
+              properties:
+                accessPolicy:
+                  type: string
+                  default: deny
+                podSelector:
+                  type: object
+                  properties:
+                    matchLabels:
+                      type: object
+                      x-kubernetes-preserve-unknown-fields: true
+                    matchExpressions:
+                      type: array
+                      items:
+                        type: object
+                        required: [key, operator]
+                        properties:
+                          key:
+                            type: string
+                          operator:
+                            type: string
+                            enum: [In, NotIn, Exists, DoesNotExist]
+                          values:
+                            type: array
+                            items:
+                              type: string
+                externalWorkloadSelector:
+                  type: object
+                  properties:
+                    matchLabels:
+                      type: object
+                      x-kubernetes-preserve-unknown-fields: true
+                port:
+                  x-kubernetes-int-or-string: true
+                proxyProtocol:
+                  type: string
+                  default: unknown
+`;
+
+describe('registered CRD schemas (Linkerd Server)', () => {
+  function server(spec: Record<string, unknown>): any {
+    return { apiVersion: 'policy.linkerd.io/v1beta3', kind: 'Server', metadata: { name: 'probe', namespace: 'app' }, spec };
+  }
+
+  beforeAll(() => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'crds-'));
+    const file = path.join(dir, 'server.yaml');
+    fs.writeFileSync(file, LINKERD_SERVER_CRD);
+    try {
+      expect(registerCrdFiles(file)).toEqual(['policy.linkerd.io/v1beta3 Server']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a Server validates, with a port given as a name or a number', () => {
+    expect(validateManifest(server({ podSelector: { matchLabels: { app: 'x' } }, port: 'http-probe', proxyProtocol: 'HTTP/1' }))).toEqual([]);
+    expect(validateManifest(server({ podSelector: { matchLabels: { app: 'x' } }, port: 8080 }))).toEqual([]);
+  });
+
+  test('a misspelled field in a Server is rejected', () => {
+    expect(validateManifest(server({ podSelector: { matchLabels: { app: 'x' } }, port: 8080, proxyProtcol: 'HTTP/1' })))
+      .toEqual(['spec: unknown field "proxyProtcol"']);
+  });
+
+  test('a Server port of the wrong type is rejected', () => {
+    expect(validateManifest(server({ podSelector: {}, port: true }))).toEqual(['spec.port: must be integer or string']);
+  });
+
+  test('a Server without a selector fails its oneOf', () => {
+    expect(validateManifest(server({ port: 8080 }))).toContain('spec: must match exactly one schema in oneOf');
+  });
+
+  test('metadata of a custom object is checked as ObjectMeta', () => {
+    const obj = server({ podSelector: {}, port: 8080 });
+    obj.metadata.lables = { app: 'x' };
+    expect(validateManifest(obj)).toEqual(['metadata: unknown field "lables"']);
+  });
+
+  test('versions a CRD does not serve stay unknown', () => {
+    // GIVEN a CRD whose only version is no longer served
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.example.com' },
+      spec: {
+        group: 'example.com',
+        names: { kind: 'Widget', plural: 'widgets' },
+        scope: 'Namespaced',
+        versions: [{ name: 'v1', served: false, storage: true, schema: { openAPIV3Schema: { type: 'object' } } }],
+      },
+    };
+
+    // WHEN
+    const registered = registerCrdSchemas([crd]);
+
+    // THEN
+    expect(registered).toEqual([]);
+    expect(validateManifest({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }))
+      .toEqual([expect.stringContaining('no schema for apiVersion "example.com/v1" kind "Widget"')]);
+  });
+
+  test('only v1 CustomResourceDefinitions can be registered', () => {
+    expect(() => registerCrdSchemas([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } }]))
+      .toThrow('expected an apiextensions.k8s.io/v1 CustomResourceDefinition, got ConfigMap c (v1)');
+  });
+});
