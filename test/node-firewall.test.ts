@@ -125,3 +125,19 @@ describe('NodeFirewall in a user app', () => {
     expect(() => new NodeFirewall(Testing.chart(), 'Firewall', { profile: ClusterProfiles.k2s(), ...props })).toThrow(message);
   });
 });
+
+describe('nftables backend', () => {
+  const objects = synthProfile('cfke-cilium', { ...SNAPSHOT_OVERRIDES['cfke-cilium'], linuxBackend: 'nftables' });
+
+  test('full output snapshot', () => {
+    expect(objects).toMatchSnapshot();
+  });
+
+  test('scripts drive one own nft table and pass shellcheck', () => {
+    const scripts = linuxScripts(objects);
+    expect(scripts.apply).toContain('nft -f -');
+    expect(scripts.apply).not.toContain('iptables-restore');
+    for (const [name, text] of Object.entries(scripts)) expect(shellcheck(text, name)).toEqual([]);
+    expectValidManifests(objects);
+  });
+});

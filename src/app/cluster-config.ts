@@ -1,4 +1,5 @@
 import { Yaml } from 'cdk8s';
+import { LinuxBackend } from '../constructs/node-firewall';
 import { FirewallRuleProps } from '../policy/firewall-rule';
 import { PortRange } from '../policy/port-range';
 import { Protocol, RuleAction, TrafficScope } from '../policy/protocol';
@@ -12,12 +13,13 @@ export interface ClusterConfig {
   readonly name?: string;
   readonly linuxImage?: string;
   readonly iptablesMode?: string;
+  readonly linuxBackend?: LinuxBackend;
   readonly reapplyIntervalSeconds?: number;
 }
 
 const PROFILE_LISTS = ['podCidrs', 'serviceCidrs', 'upstreamResolvers', 'nodeCidrs'] as const;
 const PROFILE_STRINGS = ['clusterDnsIp', 'nodeLocalDnsIp', 'namespace'] as const;
-const OTHER_STRINGS = ['name', 'linuxImage', 'iptablesMode'] as const;
+const OTHER_STRINGS = ['name', 'linuxImage', 'iptablesMode', 'linuxBackend'] as const;
 const KNOWN = new Set<string>([...PROFILE_LISTS, ...PROFILE_STRINGS, ...OTHER_STRINGS,
   'customResolvers', 'exemptions', 'infrastructure', 'reapplyIntervalSeconds', 'nodeOs']);
 const RULE_KEYS = new Set(['id', 'protocol', 'scopes', 'sources', 'destinations', 'destinationPorts', 'sourcePorts', 'description']);
@@ -109,6 +111,7 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
     name: raw.name === undefined ? undefined : str('name', raw.name),
     linuxImage: raw.linuxImage === undefined ? undefined : str('linuxImage', raw.linuxImage),
     iptablesMode: raw.iptablesMode === undefined ? undefined : enumValue('iptablesMode', raw.iptablesMode, ['auto', 'legacy', 'nft']),
+    linuxBackend: raw.linuxBackend === undefined ? undefined : enumValue('linuxBackend', raw.linuxBackend, Object.values(LinuxBackend)),
     reapplyIntervalSeconds: interval as number | undefined,
   };
 }

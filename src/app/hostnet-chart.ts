@@ -16,6 +16,7 @@ export class HostnetChart extends Chart {
       name: config.name,
       linuxImage: config.linuxImage,
       iptablesMode: config.iptablesMode,
+      linuxBackend: config.linuxBackend,
       reapplyInterval: config.reapplyIntervalSeconds === undefined ? undefined : Duration.seconds(config.reapplyIntervalSeconds),
     });
     if (config.customResolvers.length > 0) this.firewall.dns.addResolver(DnsResolver.custom(...config.customResolvers));

@@ -5,6 +5,7 @@ import { DnsExemption } from './dns-exemption';
 import { OBJECT_NAME, firewallLabels } from './labels';
 import { LinuxNodeAgent } from './linux-node-agent';
 import { renderIptables } from '../dialects/iptables';
+import { renderNftables } from '../dialects/nftables';
 import { compilePolicy } from '../policy/compile-policy';
 import { CompiledPolicy } from '../policy/compiled-policy';
 import { nodeFailsafes } from '../policy/failsafes';
@@ -18,6 +19,8 @@ import { validateProfile } from '../profiles/validate-profile';
 export enum LinuxBackend {
   /** iptables-restore into own chains (legacy or nft, as the node uses) with ipsets for lists. */
   IPTABLES = 'iptables',
+  /** One own nftables table (`inet hostnet`) replaced atomically by `nft -f`, with sets for lists. */
+  NFTABLES = 'nftables',
 }
 
 /**
@@ -128,7 +131,7 @@ export class NodeFirewall extends Construct {
         image,
         reapplySeconds,
         iptablesMode,
-        scripts: () => renderIptables(this._compile(NodeOs.LINUX), this.name),
+        scripts: () => (backend === LinuxBackend.NFTABLES ? renderNftables : renderIptables)(this._compile(NodeOs.LINUX), this.name),
       });
     }
   }

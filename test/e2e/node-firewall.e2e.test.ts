@@ -48,6 +48,22 @@ function trafficMatrix(profile: string): Case[] {
   ];
 }
 
+/** How a node enforces the policy: the e2e matrix runs once per backend. */
+interface Backend {
+  readonly label: string;
+  /** The iptables flavour of the kube-proxy look-alike (and of our rules, for the iptables backend). */
+  readonly iptables: IptablesVariant;
+  readonly overrides: Record<string, unknown>;
+  readonly env: string;
+  /** Suffix of the test's namespace prefixes: unique per backend, so jest workers never collide. */
+  readonly prefix: string;
+}
+const BACKENDS: Backend[] = [
+  { label: 'iptables-legacy', iptables: 'legacy', overrides: {}, env: 'HOSTNET_IPTABLES_MODE=legacy', prefix: 'l' },
+  { label: 'iptables-nft', iptables: 'nft', overrides: {}, env: 'HOSTNET_IPTABLES_MODE=nft', prefix: 'n' },
+  { label: 'nftables', iptables: 'nft', overrides: { linuxBackend: 'nftables' }, env: '', prefix: 't' },
+];
+
 /**
  * iptables-save without counters and comments, for comparing rule sets. A table holding only empty
  * built-in chains with ACCEPT policies filters nothing: it counts as absent (the first ip6tables
@@ -65,15 +81,21 @@ function normalise(save: string): string {
   return tables.filter((t) => !empty(t)).map((t) => t.join('\n')).join('\n');
 }
 
-for (const variant of ['legacy', 'nft'] as IptablesVariant[]) {
-  describeE2e(`Linux NodeFirewall on a real kernel (iptables-${variant})`, () => {
+for (const backend of BACKENDS) {
+  describeE2e(`Linux NodeFirewall on a real kernel (${backend.label})`, () => {
     let topo: Topology;
-    const env = `HOSTNET_IPTABLES_MODE=${variant}`;
+    const variant = backend.iptables;
+    const env = backend.env;
+    const synth = (profile: string, overrides: Record<string, unknown> = {}) =>
+      linuxScripts(synthProfile(profile, { ...E2E_OVERRIDES, ...backend.overrides, ...overrides }));
     const ruleSet = async (role: Role) => {
       const v4 = (await topo.execOk(role, `iptables-${variant}-save`)).stdout;
       const v6 = (await topo.execOk(role, `ip6tables-${variant}-save`)).stdout;
       const sets = (await topo.execOk(role, 'ipset list -n')).stdout;
-      return `${normalise(v4)}\n${normalise(v6)}\nsets:\n${sets}`;
+      // iptables-nft's own tables show in iptables-save above; our nftables table only here
+      const nft = backend.label !== 'nftables' ? ''
+        : (await topo.execOk(role, 'nft list table inet hostnet 2>/dev/null || true')).stdout.replace(/counter packets \d+ bytes \d+/g, 'counter');
+      return `${normalise(v4)}\n${normalise(v6)}\nsets:\n${sets}\nnft:\n${nft}`;
     };
     const runScript = (role: Role, script: string, extraEnv = '') => topo.exec(role, `${env} ${extraEnv} sh -s`, { input: script });
     const applyOk = async (role: Role, script: string) => {
@@ -83,12 +105,12 @@ for (const variant of ['legacy', 'nft'] as IptablesVariant[]) {
     };
 
     beforeAll(async () => {
-      topo = await Topology.create({ prefix: `hnf${variant[0]}`, iptables: variant, udpPorts: [5000, ...OVERLAY_PORTS] });
+      topo = await Topology.create({ prefix: `hnf${backend.prefix}`, iptables: variant, udpPorts: [5000, ...OVERLAY_PORTS] });
     });
     afterAll(() => topo?.destroy());
 
     describe.each(PROFILE_NAMES)('profile %s', (profile) => {
-      const scripts = linuxScripts(synthProfile(profile, E2E_OVERRIDES));
+      const scripts = synth(profile);
       const before: Record<string, string> = {};
 
       beforeAll(async () => {
@@ -110,7 +132,8 @@ for (const variant of ['legacy', 'nft'] as IptablesVariant[]) {
         const once = await ruleSet('nodeA');
         for (let i = 0; i < 9; i++) await applyOk('nodeA', scripts.apply);
         expect(await ruleSet('nodeA')).toEqual(once);
-        expect(once.match(/-j HOSTNET-FORWARD/g)).toHaveLength(2); // one jump per family
+        if (backend.label === 'nftables') expect(once.match(/table inet hostnet/g)).toHaveLength(1);
+        else expect(once.match(/-j HOSTNET-FORWARD/g)).toHaveLength(2); // one jump per family
       });
 
       test('chains owned by kube-proxy and the CNI are untouched', async () => {
@@ -132,9 +155,8 @@ for (const variant of ['legacy', 'nft'] as IptablesVariant[]) {
     });
 
     test('a failing apply leaves the previous rules in force', async () => {
-      const current = linuxScripts(synthProfile('k2s', E2E_OVERRIDES));
-      const next = linuxScripts(synthProfile('k2s', {
-        ...E2E_OVERRIDES,
+      const current = synth('k2s');
+      const next = synth('k2s', {
         exemptions: [{
           id: 'partner-syslog',
           protocol: 'udp',
@@ -143,25 +165,31 @@ for (const variant of ['legacy', 'nft'] as IptablesVariant[]) {
           destinations: ['198.18.1.0/24', '198.18.2.0/24'],
           description: 'syslog to partner networks',
         }],
-      }));
-      expect(next.apply).toContain('hostnet-4-'); // the new policy needs a new address set
+      });
+      expect(next.apply).toMatch(/hostnet-4-|set daddr4-partner-syslog/); // the new policy needs a new address set
       await applyOk('nodeA', current.apply);
       const applied = await ruleSet('nodeA');
-      // the IPv6 restore fails after the IPv4 one was checked: nothing may be committed
       const shim = mkdtempSync(join(tmpdir(), 'hostnet-shim-'));
-      writeFileSync(join(shim, `ip6tables-${variant}-restore`), '#!/bin/sh\ncat >/dev/null\necho simulated failure >&2\nexit 1\n', { mode: 0o755 });
+      if (backend.label === 'nftables') {
+        // the real nft gets the whole file plus one bad rule at its end: the transaction must not half-apply
+        const nft = (await topo.execOk('nodeA', 'command -v nft')).stdout.trim();
+        writeFileSync(join(shim, 'nft'), `#!/bin/sh\n{ cat; echo 'add rule inet hostnet input simulated failure'; } | ${nft} "$@"\n`, { mode: 0o755 });
+      } else {
+        // the IPv6 restore fails after the IPv4 one was checked: nothing may be committed
+        writeFileSync(join(shim, `ip6tables-${variant}-restore`), '#!/bin/sh\ncat >/dev/null\necho simulated failure >&2\nexit 1\n', { mode: 0o755 });
+      }
       const failed = await runScript('nodeA', next.apply, `PATH=${shim}:$PATH`);
       expect(failed.code).not.toBe(0);
-      expect(failed.stderr).toContain('simulated failure');
+      expect(failed.stderr).toMatch(/simulated failure|Error/);
       expect(await ruleSet('nodeA')).toEqual(applied);
       expect(await probeMany(topo, [udp('podA', ADDR.podB, 5000), udp('podA', ADDR.clusterDns, 53)])).toEqual([false, true]);
       await runScript('nodeA', current.remove);
     });
 
     test('NodeLocal DNSCache: NOTRACKed queries and replies still pass, other UDP to it does not', async () => {
-      const local = await Topology.create({ prefix: `hnl${variant[0]}`, iptables: variant, nodeLocalDns: true, udpPorts: [5000] });
+      const local = await Topology.create({ prefix: `hnl${backend.prefix}`, iptables: variant, nodeLocalDns: true, udpPorts: [5000] });
       try {
-        const scripts = linuxScripts(synthProfile('k2s', { ...E2E_OVERRIDES, nodeLocalDnsIp: ADDR.nodeLocalDns }));
+        const scripts = synth('k2s', { nodeLocalDnsIp: ADDR.nodeLocalDns });
         const result = await local.exec('nodeA', `${env} sh -s`, { input: scripts.apply });
         expect(result.code).toBe(0);
         expect(await probeMany(local, [
@@ -175,15 +203,18 @@ for (const variant of ['legacy', 'nft'] as IptablesVariant[]) {
       }
     });
 
-    test('auto mode picks the iptables flavour kubelet uses', async () => {
-      const scripts = linuxScripts(synthProfile('k2s', E2E_OVERRIDES));
-      const other = variant === 'legacy' ? 'nft' : 'legacy';
-      await topo.execOk('nodeB', `iptables-${variant} -t mangle -N KUBE-IPTABLES-HINT`);
-      const result = await topo.exec('nodeB', 'HOSTNET_IPTABLES_MODE=auto sh -s', { input: scripts.apply });
-      expect(result.stdout).toContain(`(iptables-${variant})`);
-      expect((await topo.execOk('nodeB', `iptables-${variant}-save -t filter`)).stdout).toContain('HOSTNET-INPUT');
-      expect((await topo.exec('nodeB', `iptables-${other}-save -t filter`)).stdout).not.toContain('HOSTNET-INPUT');
-      await topo.exec('nodeB', `HOSTNET_IPTABLES_MODE=${variant} sh -s`, { input: scripts.remove });
-    });
+    // the nftables backend has no flavour to pick
+    if (backend.label !== 'nftables') {
+      test('auto mode picks the iptables flavour kubelet uses', async () => {
+        const scripts = synth('k2s');
+        const other = variant === 'legacy' ? 'nft' : 'legacy';
+        await topo.execOk('nodeB', `iptables-${variant} -t mangle -N KUBE-IPTABLES-HINT`);
+        const result = await topo.exec('nodeB', 'HOSTNET_IPTABLES_MODE=auto sh -s', { input: scripts.apply });
+        expect(result.stdout).toContain(`(iptables-${variant})`);
+        expect((await topo.execOk('nodeB', `iptables-${variant}-save -t filter`)).stdout).toContain('HOSTNET-INPUT');
+        expect((await topo.exec('nodeB', `iptables-${other}-save -t filter`)).stdout).not.toContain('HOSTNET-INPUT');
+        await topo.exec('nodeB', `HOSTNET_IPTABLES_MODE=${variant} sh -s`, { input: scripts.remove });
+      });
+    }
   });
 }

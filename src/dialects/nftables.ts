@@ -1,0 +1,123 @@
+import { LinuxScripts } from './iptables';
+import { NftSetRegistry } from './nft-sets';
+import { comment, heredoc, shQuote } from './shell';
+import { Cidr, hostOrCidr } from '../policy/cidr';
+import { CompiledPolicy, CompiledRule, governedProtocols } from '../policy/compiled-policy';
+import { PortRange } from '../policy/port-range';
+import { Protocol, RuleAction, TrafficScope, ALL_SCOPES } from '../policy/protocol';
+
+/** Our one table: everything apply.sh writes lives here, and remove.sh deletes only it. */
+const TABLE = 'inet hostnet';
+
+/** Our base chains. Fixed names: operators type `nft list chain inet hostnet input`. */
+const CHAINS: Record<TrafficScope, { chain: string; loopback?: string; what: string }> = {
+  [TrafficScope.NODE_INGRESS]: { chain: 'input', loopback: 'iif "lo"', what: 'packets addressed to this node' },
+  [TrafficScope.NODE_EGRESS]: { chain: 'output', loopback: 'oif "lo"', what: 'packets this node sends' },
+  [TrafficScope.POD_FORWARD]: { chain: 'forward', what: 'packets this node routes for pods' },
+};
+
+/**
+ * After conntrack (-200), so `ct state` and `ct original` work; after DNAT (dstnat, -100), so in
+ * output `ip daddr` sees the endpoint, as iptables' filter table does; and after the other filter
+ * tables (iptables-nft's at 0), so our order among them is fixed. Our accept ends only our table.
+ */
+const PRIORITY = 'filter + 10';
+
+/**
+ * Renders the policy for nftables: one `table inet hostnet` for both families, replaced as a whole
+ * in one atomic `nft -f` transaction, long address and port lists in named interval sets.
+ */
+// `name` is a Kubernetes object name (validated by the construct): safe in a shell word.
+export function renderNftables(policy: CompiledPolicy, name: string): LinuxScripts {
+  const sets = new NftSetRegistry();
+  const chains = ALL_SCOPES.map((scope) => renderChain(policy, scope, sets));
+  // sets first: rules reference them; a blank line between blocks
+  const blocks = [...sets.render('  '), ...chains];
+  const table = [`table ${TABLE} {`, ...blocks.flatMap((b, i) => (i === 0 ? b : ['', ...b])), '}'];
+  return { apply: applyScript(policy, name, table), remove: removeScript(name) };
+}
+
+function renderChain(policy: CompiledPolicy, scope: TrafficScope, sets: NftSetRegistry): string[] {
+  const { chain, loopback, what } = CHAINS[scope];
+  const rule = (text: string) => `    ${text}`;
+  const lines = [`  ${comment(`${chain}: ${what}`)}`, `  chain ${chain} {`,
+    rule(`type filter hook ${chain} priority ${PRIORITY}; policy accept;`)];
+  if (loopback) lines.push(rule(`${loopback} accept comment "loopback"`));
+  lines.push(rule('ct state established,related accept comment "replies"'));
+  const governed = governedProtocols(policy);
+  if (governed.length > 0 && !governed.includes(Protocol.ANY)) {
+    const names = governed.flatMap((p) => (p === Protocol.ICMP ? ['icmp', 'ipv6-icmp'] : [p]));
+    const list = names.length === 1 ? names[0] : `{ ${names.join(', ')} }`;
+    lines.push(rule(`meta l4proto != ${list} accept comment "not-governed"`));
+  }
+  for (const r of policy.rules.filter((x) => x.scope === scope)) {
+    lines.push(rule(comment(`${r.id} (${r.origin} ${r.action}): ${r.description}`)));
+    const verdict = r.action === RuleAction.DENY ? 'counter drop' : 'accept';
+    lines.push(rule(`${ruleMatch(r, sets)} ${verdict} comment "${r.id}"`));
+  }
+  for (const protocol of [Protocol.UDP, Protocol.TCP]) {
+    if ((protocol === Protocol.UDP ? policy.udp : policy.tcp) === RuleAction.DENY) {
+      lines.push(rule(comment(`default: deny ${protocol} that no rule above allowed`)));
+      lines.push(rule(`meta l4proto ${protocol} counter drop comment "default-deny-${protocol}"`));
+    }
+  }
+  lines.push('  }');
+  return lines;
+}
+
+/** The match part of a rule's nft line (never empty: a rule always names its family or protocol). */
+function ruleMatch(r: CompiledRule, sets: NftSetRegistry): string {
+  const ip = r.family === 'ipv4' ? 'ip' : 'ip6';
+  const parts: string[] = [];
+  const source = addressValue(r, 'saddr', r.sources, sets);
+  const destination = addressValue(r, 'daddr', r.destinations, sets);
+  // ip/ip6 matches imply the family; without one, say it (0.0.0.0/0 means "IPv4 only")
+  if (!source && !destination) parts.push(`meta nfproto ${r.family}`);
+  const l4 = r.protocol === Protocol.ICMP ? (r.family === 'ipv4' ? 'icmp' : 'ipv6-icmp') : r.protocol;
+  // a port match implies its protocol
+  if (r.protocol !== Protocol.ANY && !r.sourcePorts && !r.destinationPorts) parts.push(`meta l4proto ${l4}`);
+  if (source) parts.push(`${ip} saddr ${source}`);
+  if (destination) parts.push(`${r.matchOriginalDestination ? 'ct original ' : ''}${ip} daddr ${destination}`);
+  if (r.sourcePorts) parts.push(`${r.protocol} sport ${portValue(r, 'sport', r.sourcePorts, sets)}`);
+  if (r.destinationPorts) parts.push(`${r.protocol} dport ${portValue(r, 'dport', r.destinationPorts, sets)}`);
+  if (r.untrackedOnly) parts.push('ct state untracked');
+  return parts.join(' ');
+}
+
+/** One address inline, several as a set; undefined for "any" (omitted or a /0). */
+function addressValue(r: CompiledRule, field: 'saddr' | 'daddr', cidrs: Cidr[] | undefined, sets: NftSetRegistry): string | undefined {
+  if (!cidrs) return undefined;
+  if (cidrs.length === 1) return cidrs[0].prefix === 0 ? undefined : hostOrCidr(cidrs[0]);
+  return sets.addresses(r.id, field, r.family, cidrs);
+}
+
+function portValue(r: CompiledRule, field: 'sport' | 'dport', ranges: PortRange[], sets: NftSetRegistry): string {
+  return ranges.length === 1 ? ranges[0].toString() : sets.ports(r.id, field, ranges);
+}
+
+function applyScript(policy: CompiledPolicy, name: string, table: string[]): string {
+  return `#!/bin/sh
+# cdk8s-hostnet NodeFirewall ${shQuote(name)}: apply the whole policy to this node (nftables backend).
+# Generated by cdk8s synth: change the cdk8s app, not this file.
+# Policy: udp ${policy.udp} by default, tcp ${policy.tcp} by default; ${policy.rules.length} rule lines.
+# Safe to run again and again: one nft transaction creates table ${TABLE} if missing, deletes it
+# and defines it anew. nft -f is atomic, so a failing apply changes nothing; no other table is touched.
+# Other tables still see every packet: our accept ends only our table, we add drops, never allows.
+# Our chains hook in at priority ${PRIORITY}: after conntrack and DNAT, after other filter tables.
+set -eu
+
+nft -f - ${heredoc('NFT', [`table ${TABLE} {}`, `delete table ${TABLE}`, ...table])}
+echo "hostnet: applied NodeFirewall ${name} (nftables)"
+`;
+}
+
+function removeScript(name: string): string {
+  return `#!/bin/sh
+# cdk8s-hostnet NodeFirewall ${shQuote(name)}: remove what apply.sh added (table ${TABLE}) and nothing else.
+set -eu
+
+# Creating the table first makes the delete succeed when it is already gone (nft 1.0.6 has no destroy).
+nft -f - ${heredoc('NFT', [`table ${TABLE} {}`, `delete table ${TABLE}`])}
+echo "hostnet: removed NodeFirewall ${name} (nftables)"
+`;
+}
