@@ -1,8 +1,8 @@
-import { createHash } from 'crypto';
 import { ApiObject, Lazy } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { firewallLabels } from './labels';
+import { POLICY_HASH_ANNOTATION, policyHash } from './policy-hash';
 import { LinuxScripts } from '../dialects/iptables';
 
 /** Where the scripts are mounted in the pod. */
@@ -48,13 +48,11 @@ while :; do
 done
 `;
 
+    const data = () => ({ 'apply.sh': scripts().apply, 'remove.sh': scripts().remove, 'run.sh': runScript() });
     this.configMap = new k8s.KubeConfigMap(this, 'Scripts', {
       metadata: { name: `${objectName}-scripts`, namespace: props.namespace, labels },
-      data: Lazy.any({ produce: () => ({ 'apply.sh': scripts().apply, 'remove.sh': scripts().remove, 'run.sh': runScript() }) }),
+      data: Lazy.any({ produce: data }),
     });
-
-    // A changed policy changes the pod template, so the DaemonSet rolls.
-    const policyHash = () => createHash('sha256').update(scripts().apply + scripts().remove + runScript()).digest('hex');
 
     this.daemonSet = new k8s.KubeDaemonSet(this, 'Resource', {
       metadata: { name: objectName, namespace: props.namespace, labels },
@@ -62,7 +60,7 @@ done
         selector: { matchLabels: { 'app.kubernetes.io/name': labels['app.kubernetes.io/name'], 'app.kubernetes.io/instance': props.name, 'app.kubernetes.io/component': 'linux' } },
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
         template: {
-          metadata: { labels, annotations: { 'hostnet.cdk8s.io/policy-sha256': Lazy.any({ produce: policyHash }) } },
+          metadata: { labels, annotations: { [POLICY_HASH_ANNOTATION]: Lazy.any({ produce: () => policyHash(data()) }) } },
           spec: {
             nodeSelector: { 'kubernetes.io/os': 'linux' },
             tolerations: [{ operator: 'Exists' }],
