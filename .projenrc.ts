@@ -64,9 +64,4 @@ project.addTask('synth', {
   steps: [{ spawn: 'compile' }, { exec: 'cdk8s synth' }],
 });
 
-project.addTask('bench', {
-  description: 'Run the performance benchmark (root, real kernel) and write BENCHMARKS.md',
-  steps: [{ spawn: 'compile' }, { exec: 'node test/bench/run.js' }],
-});
-
 project.synth();
