@@ -23,6 +23,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     '@types/node@^20',
     'ajv@^8',
     'fast-check@^3',
+    // PowerShell grammar for parsing the generated Windows scripts in tests (wasm, no native build)
+    'web-tree-sitter@0.25.10',
+    'tree-sitter-powershell@0.26.4',
   ],
   // jsii only packs bundled non-jsii dependencies
   bundledDeps: ['ipaddr.js@^2.2.0'],

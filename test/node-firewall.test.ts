@@ -2,7 +2,7 @@ import { Duration, Testing } from 'cdk8s';
 import { ClusterProfiles, FirewallPolicy, NodeFirewall, Protocol, RuleAction, TrafficScope, PortRange } from '../src';
 import { expectValidManifests } from './util/k8s-schema';
 import { shellcheck } from './util/shellcheck';
-import { PROFILE_NAMES, findObject, linuxScripts, synthProfile } from './util/synth';
+import { PROFILE_NAMES, findObject, linuxScripts, synthProfile, windowsScripts } from './util/synth';
 
 /**
  * Values the built-in profiles cannot know (a k0s host's resolvers, everything for generic), from
@@ -32,8 +32,18 @@ describe.each(PROFILE_NAMES)('synth app, profile %s', (profile) => {
     for (const [name, text] of Object.entries(scripts)) expect(shellcheck(text, name)).toEqual([]);
   });
 
-  test('kubectl apply order: namespace, then scripts, then the DaemonSet', () => {
-    expect(objects.map((o) => o.kind)).toEqual(['Namespace', 'ConfigMap', 'DaemonSet']);
+  test('kubectl apply order: the namespace first, each DaemonSet after its scripts', () => {
+    const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+    expect(kinds[0]).toBe('Namespace/hostnet-system');
+    for (const ds of objects.filter((o) => o.kind === 'DaemonSet')) {
+      expect(kinds.indexOf(`ConfigMap/${ds.metadata.name}-scripts`)).toBeGreaterThan(0);
+      expect(kinds.indexOf(`ConfigMap/${ds.metadata.name}-scripts`)).toBeLessThan(kinds.indexOf(`DaemonSet/${ds.metadata.name}`));
+    }
+  });
+
+  test('one agent per node OS the profile has', () => {
+    const expected = profile === 'k2s' ? ['hostnet-linux', 'hostnet-windows'] : ['hostnet-linux'];
+    expect(objects.filter((o) => o.kind === 'DaemonSet').map((o) => o.metadata.name)).toEqual(expected);
   });
 });
 
@@ -83,6 +93,40 @@ describe('Linux DaemonSet', () => {
   });
 });
 
+describe('Windows DaemonSet (k2s)', () => {
+  const objects = synthProfile('k2s');
+  const ds = findObject(objects, 'DaemonSet', 'hostnet-windows');
+  const pod = ds.spec.template.spec;
+  const container = pod.containers[0];
+  /** Fields the API server rejects, or ignores, for pods with spec.os.name windows. */
+  const LINUX_ONLY_POD = ['seLinuxOptions', 'seccompProfile', 'runAsUser', 'runAsGroup', 'runAsNonRoot', 'fsGroup', 'fsGroupChangePolicy', 'sysctls', 'supplementalGroups'];
+  const LINUX_ONLY_CONTAINER = ['seLinuxOptions', 'seccompProfile', 'capabilities', 'readOnlyRootFilesystem', 'privileged', 'allowPrivilegeEscalation', 'procMount', 'runAsUser', 'runAsGroup', 'runAsNonRoot'];
+
+  test('a HostProcess pod as NT AUTHORITY\\SYSTEM on Windows nodes, tolerating the K2s taint', () => {
+    expect(pod.os).toEqual({ name: 'windows' });
+    expect(pod.nodeSelector).toEqual({ 'kubernetes.io/os': 'windows' });
+    expect(pod.securityContext).toEqual({ windowsOptions: { hostProcess: true, runAsUserName: 'NT AUTHORITY\\SYSTEM' } });
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.tolerations).toEqual([{ key: 'OS', operator: 'Equal', value: 'Windows', effect: 'NoSchedule' }]);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(container.image).toBe('mcr.microsoft.com/oss/kubernetes/windows-host-process-containers-base-image:v1.0.0');
+    expect(container.command.slice(-1)[0]).toBe("& (Join-Path $env:CONTAINER_SANDBOX_MOUNT_POINT 'hostnet/run.ps1'); exit $LASTEXITCODE");
+  });
+
+  test('no Linux-only securityContext field anywhere', () => {
+    for (const field of LINUX_ONLY_POD) expect(pod.securityContext).not.toHaveProperty(field);
+    for (const field of LINUX_ONLY_CONTAINER) expect(container.securityContext ?? {}).not.toHaveProperty(field);
+    expect(pod.hostPID).toBeUndefined();
+  });
+
+  test('the Windows scripts reach the ConfigMap and roll the DaemonSet', () => {
+    const scripts = windowsScripts(objects);
+    expect(scripts.apply).toContain("$Group = 'cdk8s-hostnet'");
+    expect(scripts.apply).not.toMatch(/-Group\s+'?k2s/);
+    expect(ds.spec.template.metadata.annotations['hostnet.cdk8s.io/policy-sha256']).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
 describe('NodeFirewall in a user app', () => {
   test('rules added after construction are rendered (lazily)', () => {
     // GIVEN
@@ -123,6 +167,19 @@ describe('NodeFirewall in a user app', () => {
     [{ profile: ClusterProfiles.generic() }, 'test/Firewall: profile \'generic\' podCidrs [] must list at least one CIDR; set it in the cluster config (CLUSTER_CONFIG)'],
   ])('refuses %j', (props, message) => {
     expect(() => new NodeFirewall(Testing.chart(), 'Firewall', { profile: ClusterProfiles.k2s(), ...props })).toThrow(message);
+  });
+});
+
+describe('generic profile with Windows nodes', () => {
+  const objects = synthProfile('generic', { ...SNAPSHOT_OVERRIDES.generic, nodeOs: ['linux', 'windows'] });
+
+  test('full output snapshot', () => {
+    expect(objects).toMatchSnapshot();
+  });
+
+  test('a Windows agent with no tolerations (the profile declares no Windows taints), valid objects', () => {
+    expect(findObject(objects, 'DaemonSet', 'hostnet-windows').spec.template.spec.tolerations).toEqual([]);
+    expectValidManifests(objects);
   });
 });
 

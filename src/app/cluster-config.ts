@@ -12,6 +12,7 @@ export interface ClusterConfig {
   readonly customResolvers: string[];
   readonly name?: string;
   readonly linuxImage?: string;
+  readonly windowsImage?: string;
   readonly iptablesMode?: string;
   readonly linuxBackend?: LinuxBackend;
   readonly reapplyIntervalSeconds?: number;
@@ -19,11 +20,11 @@ export interface ClusterConfig {
 
 const PROFILE_LISTS = ['podCidrs', 'serviceCidrs', 'upstreamResolvers', 'nodeCidrs'] as const;
 const PROFILE_STRINGS = ['clusterDnsIp', 'nodeLocalDnsIp', 'namespace'] as const;
-const OTHER_STRINGS = ['name', 'linuxImage', 'iptablesMode', 'linuxBackend'] as const;
+const OTHER_STRINGS = ['name', 'linuxImage', 'windowsImage', 'iptablesMode', 'linuxBackend'] as const;
 const KNOWN = new Set<string>([...PROFILE_LISTS, ...PROFILE_STRINGS, ...OTHER_STRINGS,
   'customResolvers', 'exemptions', 'infrastructure', 'reapplyIntervalSeconds', 'nodeOs']);
 const RULE_KEYS = new Set(['id', 'protocol', 'scopes', 'sources', 'destinations', 'destinationPorts', 'sourcePorts', 'description']);
-const INFRA_KEYS = new Set(['id', 'protocol', 'ports', 'scopes', 'nodeOs', 'description']);
+const INFRA_KEYS = new Set(['id', 'protocol', 'ports', 'scopes', 'nodeOs', 'fromPods', 'description']);
 
 /** Reads an override file; see `parseClusterConfig`. */
 export function loadClusterConfig(file: string, base: ClusterProfile): ClusterConfig {
@@ -51,6 +52,10 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
     if (typeof value !== 'string') throw fail(field, value, 'must be a string');
     return value;
   };
+  const bool = (field: string, value: unknown): boolean => {
+    if (typeof value !== 'boolean') throw fail(field, value, 'must be true or false');
+    return value;
+  };
   const enumValue = <T extends string>(field: string, value: unknown, allowed: T[]): T => {
     if (!allowed.includes(value as T)) throw fail(field, value, `must be one of ${allowed.join(', ')}`);
     return value as T;
@@ -75,6 +80,7 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
         scopes: strings(`${at}.scopes`, e.scopes).map((s, j) => enumValue(`${at}.scopes[${j}]`, s, Object.values(TrafficScope))),
         nodeOs: e.nodeOs === undefined ? [NodeOs.LINUX, NodeOs.WINDOWS]
           : strings(`${at}.nodeOs`, e.nodeOs).map((s, j) => enumValue(`${at}.nodeOs[${j}]`, s, Object.values(NodeOs))),
+        fromPods: e.fromPods === undefined ? undefined : bool(`${at}.fromPods`, e.fromPods),
         description: str(`${at}.description`, e.description),
       };
     });
@@ -110,6 +116,7 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
     customResolvers: raw.customResolvers === undefined ? [] : strings('customResolvers', raw.customResolvers),
     name: raw.name === undefined ? undefined : str('name', raw.name),
     linuxImage: raw.linuxImage === undefined ? undefined : str('linuxImage', raw.linuxImage),
+    windowsImage: raw.windowsImage === undefined ? undefined : str('windowsImage', raw.windowsImage),
     iptablesMode: raw.iptablesMode === undefined ? undefined : enumValue('iptablesMode', raw.iptablesMode, ['auto', 'legacy', 'nft']),
     linuxBackend: raw.linuxBackend === undefined ? undefined : enumValue('linuxBackend', raw.linuxBackend, Object.values(LinuxBackend)),
     reapplyIntervalSeconds: interval as number | undefined,

@@ -15,6 +15,7 @@ export class HostnetChart extends Chart {
       profile: config.profile,
       name: config.name,
       linuxImage: config.linuxImage,
+      windowsImage: config.windowsImage,
       iptablesMode: config.iptablesMode,
       linuxBackend: config.linuxBackend,
       reapplyInterval: config.reapplyIntervalSeconds === undefined ? undefined : Duration.seconds(config.reapplyIntervalSeconds),

@@ -4,8 +4,10 @@ import { Construct } from 'constructs';
 import { DnsExemption } from './dns-exemption';
 import { OBJECT_NAME, firewallLabels } from './labels';
 import { LinuxNodeAgent } from './linux-node-agent';
+import { WindowsNodeAgent } from './windows-node-agent';
 import { renderIptables } from '../dialects/iptables';
 import { renderNftables } from '../dialects/nftables';
+import { renderWindowsFirewall } from '../dialects/windows-firewall';
 import { compilePolicy } from '../policy/compile-policy';
 import { CompiledPolicy } from '../policy/compiled-policy';
 import { nodeFailsafes } from '../policy/failsafes';
@@ -28,6 +30,12 @@ export enum LinuxBackend {
  * @see https://github.com/kubernetes/release/tree/master/images/build/distroless-iptables
  */
 export const DEFAULT_LINUX_IMAGE = 'registry.k8s.io/build-image/distroless-iptables:v0.9.6';
+
+/**
+ * The usual HostProcess base image (a few KB): powershell.exe comes from the host.
+ * @see https://github.com/microsoft/windows-host-process-containers-base-image
+ */
+export const DEFAULT_WINDOWS_IMAGE = 'mcr.microsoft.com/oss/kubernetes/windows-host-process-containers-base-image:v1.0.0';
 
 /** Props of a NodeFirewall. */
 export interface NodeFirewallProps {
@@ -58,6 +66,11 @@ export interface NodeFirewallProps {
    * @default DEFAULT_LINUX_IMAGE
    */
   readonly linuxImage?: string;
+  /**
+   * Windows agent image (HostProcess).
+   * @default DEFAULT_WINDOWS_IMAGE
+   */
+  readonly windowsImage?: string;
   /**
    * How often the agent re-applies the policy to repair drift.
    * @default Duration.minutes(5)
@@ -97,10 +110,14 @@ export class NodeFirewall extends Construct {
     this.namespace = this.profile.namespace;
     const fail = (field: string, value: unknown, problem: string) => new Error(`${this.node.path}: ${field} ${JSON.stringify(value)} ${problem}`);
     if (!OBJECT_NAME.test(this.name)) throw fail('name', this.name, 'must be a DNS-1123 label of at most 40 characters');
-    const image = props.linuxImage ?? DEFAULT_LINUX_IMAGE;
-    if (!/^[a-z0-9][a-z0-9./_:@-]*$/.test(image) || (!image.includes('@sha256:') && !/:[\w][\w.-]*$/.test(image)) || image.endsWith(':latest')) {
-      throw fail('linuxImage', image, 'must be a pinned image reference (a tag other than latest, or a digest)');
-    }
+    const pinned = (field: string, image: string) => {
+      if (!/^[a-z0-9][a-z0-9./_:@-]*$/.test(image) || (!image.includes('@sha256:') && !/:[\w][\w.-]*$/.test(image)) || image.endsWith(':latest')) {
+        throw fail(field, image, 'must be a pinned image reference (a tag other than latest, or a digest)');
+      }
+      return image;
+    };
+    const image = pinned('linuxImage', props.linuxImage ?? DEFAULT_LINUX_IMAGE);
+    const windowsImage = pinned('windowsImage', props.windowsImage ?? DEFAULT_WINDOWS_IMAGE);
     const reapplySeconds = (props.reapplyInterval ?? Duration.minutes(5)).toSeconds();
     if (!Number.isInteger(reapplySeconds) || reapplySeconds < 10 || reapplySeconds > 86400) {
       throw fail('reapplyInterval', reapplySeconds, 'must be whole seconds between 10 and 86400');
@@ -132,6 +149,16 @@ export class NodeFirewall extends Construct {
         reapplySeconds,
         iptablesMode,
         scripts: () => (backend === LinuxBackend.NFTABLES ? renderNftables : renderIptables)(this._compile(NodeOs.LINUX), this.name),
+      });
+    }
+    if (this.profile.nodeOs.includes(NodeOs.WINDOWS)) {
+      new WindowsNodeAgent(this, 'Windows', {
+        name: this.name,
+        namespace: this.namespace,
+        image: windowsImage,
+        reapplySeconds,
+        taints: this.profile.windowsTaints,
+        scripts: () => renderWindowsFirewall(this._compile(NodeOs.WINDOWS), this.name),
       });
     }
   }

@@ -26,6 +26,12 @@ export interface InfrastructurePort {
   readonly scopes: TrafficScope[];
   /** Which nodes need it. */
   readonly nodeOs: NodeOs[];
+  /**
+   * Pods use it too (a DNS proxy on the host), so inbound it is open to the pod CIDRs as well as
+   * to the nodes.
+   * @default false - only between nodes
+   */
+  readonly fromPods?: boolean;
   readonly description: string;
 }
 

@@ -25,6 +25,8 @@ export const K2S_PROFILE: ClusterProfile = {
       ports: [PortRange.of(53)],
       scopes: [TrafficScope.NODE_INGRESS],
       nodeOs: [NodeOs.WINDOWS],
+      // CoreDNS forwards to it from its pod IP, and Windows pods may query it directly
+      fromPods: true,
       description: 'K2s dnsproxy on the Windows host serves DNS on udp/53',
     },
   ],

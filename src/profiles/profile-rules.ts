@@ -24,11 +24,17 @@ export function infrastructureRules(profile: ClusterProfile, os: NodeOs): NamedR
         protocol: port.protocol,
         scopes: [scope],
         destinationPorts: port.ports,
-        sources: scope === TrafficScope.NODE_INGRESS ? profile.nodeCidrs : undefined,
+        sources: scope === TrafficScope.NODE_INGRESS ? ingressPeers(profile, port.fromPods ?? false) : undefined,
         destinations: scope === TrafficScope.NODE_EGRESS ? profile.nodeCidrs : undefined,
         description: port.description,
       },
     })));
+}
+
+/** Who may send infrastructure traffic to a node: the nodes, plus the pods where they use it. */
+function ingressPeers(profile: ClusterProfile, fromPods: boolean): string[] | undefined {
+  if (!profile.nodeCidrs) return undefined;
+  return fromPods ? [...profile.nodeCidrs, ...profile.podCidrs] : profile.nodeCidrs;
 }
 
 /** The resolvers a profile declares: cluster DNS Service, CoreDNS pods, upstreams, NodeLocal DNSCache. */

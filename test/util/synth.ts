@@ -33,3 +33,9 @@ export function linuxScripts(objects: any[]): { apply: string; remove: string; r
   const data = findObject(objects, 'ConfigMap', 'hostnet-linux-scripts').data;
   return { apply: data['apply.sh'], remove: data['remove.sh'], run: data['run.sh'] };
 }
+
+/** apply.ps1 and remove.ps1 from the synthesized Windows ConfigMap. */
+export function windowsScripts(objects: any[]): { apply: string; remove: string; run: string } {
+  const data = findObject(objects, 'ConfigMap', 'hostnet-windows-scripts').data;
+  return { apply: data['apply.ps1'], remove: data['remove.ps1'], run: data['run.ps1'] };
+}

@@ -1,0 +1,80 @@
+import { ApiObject, Lazy } from 'cdk8s';
+import { k8s } from 'cdk8s-plus-28';
+import { Construct } from 'constructs';
+import { firewallLabels } from './labels';
+import { POLICY_HASH_ANNOTATION, policyHash } from './policy-hash';
+import { NodeOs } from '../profiles/cluster-profile';
+
+/** What differs between the Linux and the Windows agent; everything else is shared. */
+export interface NodeAgentProps {
+  readonly name: string;
+  readonly namespace: string;
+  readonly os: NodeOs;
+  /** The ConfigMap's files, produced at synth time, after every rule was added. */
+  readonly files: () => Record<string, string>;
+  readonly tolerations: k8s.Toleration[];
+  readonly securityContext: k8s.PodSecurityContext;
+  /** The one container; it mounts the `scripts` volume. */
+  readonly container: k8s.Container;
+  /** @default - only the scripts volume */
+  readonly extraVolumes?: k8s.Volume[];
+  /** @default - the ConfigMap volume's default mode */
+  readonly scriptsMode?: number;
+}
+
+/**
+ * A ConfigMap holding the rendered scripts and a DaemonSet that runs them on every node of one OS:
+ * host network, node-critical, no API token, and a pod template that changes with the scripts,
+ * so a changed policy rolls the DaemonSet.
+ */
+export class NodeAgent extends Construct {
+  public readonly configMap: ApiObject;
+  public readonly daemonSet: ApiObject;
+
+  public constructor(scope: Construct, id: string, props: NodeAgentProps) {
+    super(scope, id);
+    const labels = firewallLabels(props.name, props.os);
+    const objectName = `${props.name}-${props.os}`;
+    let files: Record<string, string> | undefined;
+    const produceFiles = () => (files ??= props.files());
+
+    this.configMap = new k8s.KubeConfigMap(this, 'Scripts', {
+      metadata: { name: `${objectName}-scripts`, namespace: props.namespace, labels },
+      data: Lazy.any({ produce: produceFiles }),
+    });
+
+    this.daemonSet = new k8s.KubeDaemonSet(this, 'Resource', {
+      metadata: { name: objectName, namespace: props.namespace, labels },
+      spec: {
+        selector: {
+          matchLabels: {
+            'app.kubernetes.io/name': labels['app.kubernetes.io/name'],
+            'app.kubernetes.io/instance': props.name,
+            'app.kubernetes.io/component': props.os,
+          },
+        },
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
+        template: {
+          metadata: { labels, annotations: { [POLICY_HASH_ANNOTATION]: Lazy.any({ produce: () => policyHash(produceFiles()) }) } },
+          spec: {
+            os: props.os === NodeOs.WINDOWS ? { name: 'windows' } : undefined,
+            nodeSelector: { 'kubernetes.io/os': props.os },
+            tolerations: props.tolerations,
+            hostNetwork: true,
+            priorityClassName: 'system-node-critical',
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds: 5,
+            securityContext: props.securityContext,
+            containers: [props.container],
+            volumes: [
+              { name: 'scripts', configMap: { name: `${objectName}-scripts`, defaultMode: props.scriptsMode } },
+              ...(props.extraVolumes ?? []),
+            ],
+          },
+        },
+      },
+    });
+    this.daemonSet.addDependency(this.configMap);
+  }
+}
