@@ -1,6 +1,6 @@
 import { App } from 'cdk8s';
+import { buildApp } from './app/build-app';
 import { loadClusterConfig } from './app/cluster-config';
-import { HostnetChart } from './app/hostnet-chart';
 import { ClusterProfiles } from './profiles/cluster-profiles';
 
 // The synth app: the manifests of ONE cluster. CLUSTER_PROFILE picks the profile (default k2s),
@@ -12,7 +12,7 @@ function synth(): void {
     ? loadClusterConfig(configFile, profile)
     : { profile, exemptions: [], customResolvers: [] };
   const app = new App();
-  new HostnetChart(app, 'hostnet', config);
+  buildApp(app, config);
   app.synth();
 }
 

@@ -1,9 +1,10 @@
 import { Yaml } from 'cdk8s';
 import { LinuxBackend } from '../constructs/node-firewall';
 import { FirewallRuleProps } from '../policy/firewall-rule';
+import { NodeOs } from '../policy/node-os';
 import { PortRange } from '../policy/port-range';
 import { Protocol, RuleAction, TrafficScope } from '../policy/protocol';
-import { ClusterProfile, InfrastructurePort, NodeOs } from '../profiles/cluster-profile';
+import { ClusterProfile, InfrastructurePort } from '../profiles/cluster-profile';
 
 /** What a cluster's override file (CLUSTER_CONFIG) may set. */
 export interface ClusterConfig {
@@ -16,14 +17,16 @@ export interface ClusterConfig {
   readonly iptablesMode?: string;
   readonly linuxBackend?: LinuxBackend;
   readonly reapplyIntervalSeconds?: number;
+  /** Include the CompartmentWorkload example chart (default: for profiles with Windows nodes). */
+  readonly compartmentExample?: boolean;
 }
 
 const PROFILE_LISTS = ['podCidrs', 'serviceCidrs', 'upstreamResolvers', 'nodeCidrs'] as const;
 const PROFILE_STRINGS = ['clusterDnsIp', 'nodeLocalDnsIp', 'namespace'] as const;
 const OTHER_STRINGS = ['name', 'linuxImage', 'windowsImage', 'iptablesMode', 'linuxBackend'] as const;
 const KNOWN = new Set<string>([...PROFILE_LISTS, ...PROFILE_STRINGS, ...OTHER_STRINGS,
-  'customResolvers', 'exemptions', 'infrastructure', 'reapplyIntervalSeconds', 'nodeOs']);
-const RULE_KEYS = new Set(['id', 'protocol', 'scopes', 'sources', 'destinations', 'destinationPorts', 'sourcePorts', 'description']);
+  'customResolvers', 'exemptions', 'infrastructure', 'reapplyIntervalSeconds', 'nodeOs', 'compartmentExample']);
+const RULE_KEYS = new Set(['id', 'protocol', 'scopes', 'sources', 'destinations', 'destinationPorts', 'sourcePorts', 'nodeOs', 'description']);
 const INFRA_KEYS = new Set(['id', 'protocol', 'ports', 'scopes', 'nodeOs', 'fromPods', 'description']);
 
 /** Reads an override file; see `parseClusterConfig`. */
@@ -100,6 +103,8 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
         destinations: e.destinations === undefined ? undefined : strings(`${at}.destinations`, e.destinations),
         destinationPorts: e.destinationPorts === undefined ? undefined : ports(`${at}.destinationPorts`, e.destinationPorts),
         sourcePorts: e.sourcePorts === undefined ? undefined : ports(`${at}.sourcePorts`, e.sourcePorts),
+        nodeOs: e.nodeOs === undefined ? undefined
+          : strings(`${at}.nodeOs`, e.nodeOs).map((s, j) => enumValue(`${at}.nodeOs[${j}]`, s, Object.values(NodeOs))),
         description: str(`${at}.description`, e.description),
       };
       return { id: str(`${at}.id`, e.id), props };
@@ -120,6 +125,7 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
     iptablesMode: raw.iptablesMode === undefined ? undefined : enumValue('iptablesMode', raw.iptablesMode, ['auto', 'legacy', 'nft']),
     linuxBackend: raw.linuxBackend === undefined ? undefined : enumValue('linuxBackend', raw.linuxBackend, Object.values(LinuxBackend)),
     reapplyIntervalSeconds: interval as number | undefined,
+    compartmentExample: raw.compartmentExample === undefined ? undefined : bool('compartmentExample', raw.compartmentExample),
   };
 }
 

@@ -2,7 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { NodeAgent } from './node-agent';
 import { LinuxScripts } from '../dialects/iptables';
-import { NodeOs } from '../profiles/cluster-profile';
+import { NodeOs } from '../policy/node-os';
 
 /** Where the scripts are mounted in the pod. */
 const SCRIPT_DIR = '/etc/hostnet';

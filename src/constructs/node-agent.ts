@@ -3,7 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { firewallLabels } from './labels';
 import { POLICY_HASH_ANNOTATION, policyHash } from './policy-hash';
-import { NodeOs } from '../profiles/cluster-profile';
+import { NodeOs } from '../policy/node-os';
 
 /** What differs between the Linux and the Windows agent; everything else is shared. */
 export interface NodeAgentProps {

@@ -2,6 +2,7 @@ import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { DnsExemption } from './dns-exemption';
+import { imageProblem } from './image-reference';
 import { OBJECT_NAME, firewallLabels } from './labels';
 import { LinuxNodeAgent } from './linux-node-agent';
 import { WindowsNodeAgent } from './windows-node-agent';
@@ -13,7 +14,8 @@ import { CompiledPolicy } from '../policy/compiled-policy';
 import { nodeFailsafes } from '../policy/failsafes';
 import { FirewallPolicy } from '../policy/firewall-policy';
 import { FirewallRuleProps } from '../policy/firewall-rule';
-import { ClusterProfile, NodeOs } from '../profiles/cluster-profile';
+import { NodeOs } from '../policy/node-os';
+import { ClusterProfile } from '../profiles/cluster-profile';
 import { infrastructureRules, profileResolvers } from '../profiles/profile-rules';
 import { validateProfile } from '../profiles/validate-profile';
 
@@ -111,9 +113,8 @@ export class NodeFirewall extends Construct {
     const fail = (field: string, value: unknown, problem: string) => new Error(`${this.node.path}: ${field} ${JSON.stringify(value)} ${problem}`);
     if (!OBJECT_NAME.test(this.name)) throw fail('name', this.name, 'must be a DNS-1123 label of at most 40 characters');
     const pinned = (field: string, image: string) => {
-      if (!/^[a-z0-9][a-z0-9./_:@-]*$/.test(image) || (!image.includes('@sha256:') && !/:[\w][\w.-]*$/.test(image)) || image.endsWith(':latest')) {
-        throw fail(field, image, 'must be a pinned image reference (a tag other than latest, or a digest)');
-      }
+      const problem = imageProblem(image);
+      if (problem) throw fail(field, image, problem);
       return image;
     };
     const image = pinned('linuxImage', props.linuxImage ?? DEFAULT_LINUX_IMAGE);
@@ -171,6 +172,6 @@ export class NodeFirewall extends Construct {
 
   /** @internal the checked policy for nodes of one OS, with every failsafe; throws naming this construct's path */
   public _compile(os: NodeOs): CompiledPolicy {
-    return compilePolicy(this.node.path, this.policy, [...nodeFailsafes(), ...infrastructureRules(this.profile, os), ...this.dns._rules()]);
+    return compilePolicy(this.node.path, this.policy, [...nodeFailsafes(), ...infrastructureRules(this.profile, os), ...this.dns._rules()], os);
   }
 }

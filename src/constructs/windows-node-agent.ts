@@ -1,8 +1,10 @@
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { NodeAgent } from './node-agent';
+import { tolerationsFor } from './tolerations';
 import { WindowsScripts } from '../dialects/windows-firewall';
-import { NodeOs, NodeTaint } from '../profiles/cluster-profile';
+import { NodeOs } from '../policy/node-os';
+import { NodeTaint } from '../profiles/cluster-profile';
 
 /** Mount path of the scripts; a HostProcess container finds it under $env:CONTAINER_SANDBOX_MOUNT_POINT. */
 const SCRIPT_DIR = 'hostnet';
@@ -44,7 +46,7 @@ while ($true) {
         const scripts = props.scripts();
         return { 'apply.ps1': scripts.apply, 'remove.ps1': scripts.remove, 'run.ps1': runScript };
       },
-      tolerations: props.taints.map((t) => ({ key: t.key, operator: t.value === undefined ? 'Exists' : 'Equal', value: t.value, effect: t.effect })),
+      tolerations: tolerationsFor(props.taints),
       securityContext: { windowsOptions: { hostProcess: true, runAsUserName: 'NT AUTHORITY\\SYSTEM' } },
       container: {
         name: 'apply',

@@ -2,6 +2,7 @@ import { Cidr, Family, cidrContains, cidrsOverlap, parseCidr } from './cidr';
 import { CompiledPolicy, CompiledRule } from './compiled-policy';
 import { FirewallPolicy } from './firewall-policy';
 import { FirewallRuleProps, NamedRule, RuleOrigin } from './firewall-rule';
+import { NodeOs } from './node-os';
 import { PortRange, portRangeProblem, rangesOverlap } from './port-range';
 import { Protocol, RuleAction, TrafficScope, hasPorts } from './protocol';
 import { ruleError } from './rule-errors';
@@ -12,13 +13,16 @@ const DESCRIPTION = /^[\x20-\x7e]{1,200}$/;
 const SCOPES = new Set<string>(Object.values(TrafficScope));
 const PROTOCOLS = new Set<string>(Object.values(Protocol));
 const ACTIONS = new Set<string>(Object.values(RuleAction));
+const NODE_OS = new Set<string>(Object.values(NodeOs));
 
 /**
  * Checks a policy together with the failsafe rules that keep the node alive, and returns the rules
  * per family and scope. Throws on the first problem, naming `path`, the rule, the field and the value.
  */
-export function compilePolicy(path: string, policy: FirewallPolicy, failsafes: NamedRule[]): CompiledPolicy {
-  const all = [...failsafes, ...policy.rules];
+export function compilePolicy(path: string, policy: FirewallPolicy, failsafes: NamedRule[], os?: NodeOs): CompiledPolicy {
+  for (const rule of policy.rules) checkNodeOs(path, rule);
+  const forThisOs = policy.rules.filter((r) => os === undefined || r.props.nodeOs === undefined || r.props.nodeOs.includes(os));
+  const all = [...failsafes, ...forThisOs];
   const seen = new Set<string>();
   for (const rule of all) {
     if (!RULE_ID.test(rule.id)) {
@@ -32,6 +36,15 @@ export function compilePolicy(path: string, policy: FirewallPolicy, failsafes: N
   const denies = compiled.filter((r) => r.action === RuleAction.DENY);
   const allows = compiled.filter((r) => r.action === RuleAction.ALLOW && isDefaultDeny(policy, r.protocol));
   return { udp: policy.udp, tcp: policy.tcp, rules: [...denies, ...allows] };
+}
+
+function checkNodeOs(path: string, rule: NamedRule): void {
+  const list = rule.props.nodeOs;
+  if (list === undefined) return;
+  if (!Array.isArray(list) || list.length === 0) throw ruleError(path, rule.id, 'nodeOs', list, 'must list linux, windows or both, or be omitted for every node');
+  for (const os of list) {
+    if (!NODE_OS.has(os)) throw ruleError(path, rule.id, 'nodeOs', os, `must be one of ${[...NODE_OS].join(', ')}`);
+  }
 }
 
 function compileRule(path: string, rule: NamedRule): CompiledRule[] {

@@ -1,3 +1,4 @@
+import { NodeOs } from './node-os';
 import { PortRange } from './port-range';
 import { Protocol, RuleAction, TrafficScope } from './protocol';
 
@@ -41,6 +42,11 @@ export interface FirewallRuleProps {
    * @default false
    */
   readonly untrackedOnly?: boolean;
+  /**
+   * Nodes the rule applies to.
+   * @default - every node, Linux and Windows
+   */
+  readonly nodeOs?: NodeOs[];
   /** What the rule is for; shown in the generated scripts. Printable text, one line. */
   readonly description: string;
   /**

@@ -1,11 +1,6 @@
+import { NodeOs } from '../policy/node-os';
 import { PortRange } from '../policy/port-range';
 import { Protocol, TrafficScope } from '../policy/protocol';
-
-/** Operating systems of a cluster's nodes. */
-export enum NodeOs {
-  LINUX = 'linux',
-  WINDOWS = 'windows',
-}
 
 /** A taint that nodes of a profile carry and that the firewall's pods must tolerate. */
 export interface NodeTaint {

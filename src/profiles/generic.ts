@@ -1,4 +1,5 @@
-import { ClusterProfile, NodeOs } from './cluster-profile';
+import { ClusterProfile } from './cluster-profile';
+import { NodeOs } from '../policy/node-os';
 
 /** A cluster this library knows nothing about: every network value comes from the override file. */
 export const GENERIC_PROFILE: ClusterProfile = {

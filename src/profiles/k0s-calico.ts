@@ -1,5 +1,6 @@
-import { ClusterProfile, NodeOs } from './cluster-profile';
+import { ClusterProfile } from './cluster-profile';
 import { K0S_KUBE_ROUTER_PROFILE } from './k0s-kube-router';
+import { NodeOs } from '../policy/node-os';
 import { PortRange } from '../policy/port-range';
 import { Protocol, TrafficScope } from '../policy/protocol';
 

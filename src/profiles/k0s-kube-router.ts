@@ -1,4 +1,5 @@
-import { ClusterProfile, NodeOs } from './cluster-profile';
+import { ClusterProfile } from './cluster-profile';
+import { NodeOs } from '../policy/node-os';
 
 /**
  * k0s with its default CNI, kube-router: routes pods natively and peers over BGP (tcp/179), so it

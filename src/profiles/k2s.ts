@@ -1,4 +1,5 @@
-import { ClusterProfile, NodeOs } from './cluster-profile';
+import { ClusterProfile } from './cluster-profile';
+import { NodeOs } from '../policy/node-os';
 import { PortRange } from '../policy/port-range';
 import { Protocol, TrafficScope } from '../policy/protocol';
 

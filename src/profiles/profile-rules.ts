@@ -1,6 +1,7 @@
-import { ClusterProfile, NodeOs } from './cluster-profile';
+import { ClusterProfile } from './cluster-profile';
 import { DnsResolver } from '../policy/dns-resolver';
 import { NamedRule, RuleOrigin } from '../policy/firewall-rule';
+import { NodeOs } from '../policy/node-os';
 import { RuleAction, TrafficScope } from '../policy/protocol';
 
 const SUFFIX: Record<TrafficScope, string> = {

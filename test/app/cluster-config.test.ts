@@ -17,6 +17,8 @@ describe('cluster config (CLUSTER_CONFIG)', () => {
       '  - { id: metallb-memberlist, protocol: udp, ports: [7946], scopes: [nodeIngress, nodeEgress], description: MetalLB memberlist }',
       'exemptions:',
       '  - { id: syslog, protocol: udp, scopes: [nodeEgress], destinations: [192.0.2.10], destinationPorts: ["514", 1000-2000], description: syslog }',
+      '  - { id: wsus, protocol: udp, scopes: [nodeEgress], destinationPorts: ["8530"], nodeOs: [windows], description: Windows-only }',
+      'compartmentExample: false',
     ].join('\n'));
     // WHEN
     const config = loadClusterConfig(file, ClusterProfiles.k0sCalico());
@@ -27,6 +29,8 @@ describe('cluster config (CLUSTER_CONFIG)', () => {
     expect(config.customResolvers).toEqual(['192.0.2.54']);
     expect(config.exemptions[0].props).toMatchObject({ action: RuleAction.ALLOW, scopes: [TrafficScope.NODE_EGRESS] });
     expect(config.exemptions[0].props.destinationPorts!.map(String)).toEqual(['514', '1000-2000']);
+    expect(config.exemptions[1].props.nodeOs).toEqual(['windows']);
+    expect(config.compartmentExample).toBe(false);
   });
 
   test.each([

@@ -3,6 +3,7 @@ import { dnsRules, DnsResolver } from '../../src/policy/dns-resolver';
 import { nodeFailsafes } from '../../src/policy/failsafes';
 import { FirewallPolicy } from '../../src/policy/firewall-policy';
 import { FirewallRuleProps } from '../../src/policy/firewall-rule';
+import { NodeOs } from '../../src/policy/node-os';
 import { PortRange } from '../../src/policy/port-range';
 import { Protocol, RuleAction, TrafficScope } from '../../src/policy/protocol';
 
@@ -88,6 +89,16 @@ describe('compilePolicy', () => {
   test('a deny that cuts a failsafe is accepted when overridden explicitly', () => {
     const compiled = compileWith('no-dns-egress', { ...allowUdp({ destinationPorts: [PortRange.of(53)] }), action: RuleAction.DENY, overrideFailsafe: true });
     expect(compiled.rules[0]).toMatchObject({ id: 'no-dns-egress', action: RuleAction.DENY });
+  });
+
+  test('a rule for some node OSes compiles only for them', () => {
+    const policy = FirewallPolicy.denyUdp().addRule('win-only', allowUdp({ nodeOs: [NodeOs.WINDOWS] }));
+    expect(compilePolicy(PATH, policy, [], NodeOs.LINUX).rules).toEqual([]);
+    expect(compilePolicy(PATH, policy, [], NodeOs.WINDOWS).rules.map((r) => r.id)).toEqual(['win-only', 'win-only']);
+    expect(() => compilePolicy(PATH, FirewallPolicy.denyUdp().addRule('r', allowUdp({ nodeOs: [] })), [], NodeOs.LINUX))
+      .toThrow(`${PATH}: rule 'r': nodeOs [] must list linux, windows or both, or be omitted for every node`);
+    expect(() => compilePolicy(PATH, FirewallPolicy.denyUdp().addRule('r', allowUdp({ nodeOs: ['macos' as NodeOs] })), [], NodeOs.LINUX))
+      .toThrow(`${PATH}: rule 'r': nodeOs "macos" must be one of linux, windows`);
   });
 
   test('a deny carving an exemption is kept', () => {

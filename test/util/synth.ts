@@ -1,8 +1,8 @@
 // Synthesizes the synth app's chart for a profile plus override values, as `cdk8s synth` would,
 // and pulls the generated scripts out of the ConfigMaps: tests run exactly what users apply.
 import { Testing } from 'cdk8s';
+import { buildApp } from '../../src/app/build-app';
 import { parseClusterConfig } from '../../src/app/cluster-config';
-import { HostnetChart } from '../../src/app/hostnet-chart';
 import { ClusterProfiles } from '../../src/profiles/cluster-profiles';
 
 /** Network values for real-kernel tests: only 198.18.0.0/15, matching test/e2e/topology.ts. */
@@ -16,10 +16,20 @@ export const E2E_OVERRIDES = {
 
 export const PROFILE_NAMES = ['k2s', 'k0s-kube-router', 'k0s-calico', 'cfke-cilium', 'generic'];
 
+/** The NodeFirewall chart (dist/hostnet.k8s.yaml) of the synth app. */
 export function synthProfile(profile: string, overrides: Record<string, unknown> = {}): any[] {
-  const config = parseClusterConfig('test-overrides.yaml', overrides, ClusterProfiles.byName(profile));
-  const chart = new HostnetChart(Testing.app(), 'hostnet', config);
-  return Testing.synth(chart);
+  return Testing.synth(buildApp(Testing.app(), configFor(profile, overrides)).hostnet);
+}
+
+/** Every chart of the synth app, by chart id, as `cdk8s synth` writes them to dist/. */
+export function synthApp(profile: string, overrides: Record<string, unknown> = {}): Record<string, any[]> {
+  const app = Testing.app();
+  buildApp(app, configFor(profile, overrides));
+  return Object.fromEntries(app.charts.map((chart) => [chart.node.id, Testing.synth(chart)]));
+}
+
+function configFor(profile: string, overrides: Record<string, unknown>) {
+  return parseClusterConfig('test-overrides.yaml', overrides, ClusterProfiles.byName(profile));
 }
 
 export function findObject(objects: any[], kind: string, name: string): any {

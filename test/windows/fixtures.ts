@@ -6,9 +6,10 @@ import { dnsRules } from '../../src/policy/dns-resolver';
 import { nodeFailsafes } from '../../src/policy/failsafes';
 import { FirewallPolicy } from '../../src/policy/firewall-policy';
 import { RuleOrigin } from '../../src/policy/firewall-rule';
+import { NodeOs } from '../../src/policy/node-os';
 import { PortRange } from '../../src/policy/port-range';
 import { Protocol, RuleAction, TrafficScope } from '../../src/policy/protocol';
-import { ClusterProfile, NodeOs } from '../../src/profiles/cluster-profile';
+import { ClusterProfile } from '../../src/profiles/cluster-profile';
 import { K2S_PROFILE } from '../../src/profiles/k2s';
 import { infrastructureRules, profileResolvers } from '../../src/profiles/profile-rules';
 

@@ -40,8 +40,10 @@ New-NetFirewallRule -DisplayName 'Allow DNS out' -Group $group -Direction Outbou
 
 const out = (protocol: 'UDP' | 'TCP', address: string, port: number): Flow =>
   ({ direction: 'Outbound', protocol, remoteAddress: address, remotePort: port, localPort: 50000 });
+/** Inbound to the Windows host's own address on the K2s host switch. */
+const HOST = '172.19.1.1';
 const inbound = (protocol: 'UDP' | 'TCP', address: string, remotePort: number, localPort: number, replyTo?: Flow): Flow =>
-  ({ direction: 'Inbound', protocol, remoteAddress: address, remotePort, localPort, replyTo });
+  ({ direction: 'Inbound', protocol, remoteAddress: address, remotePort, localPort, localAddress: HOST, replyTo });
 
 const QUERY_CLUSTER_DNS = out('UDP', '172.21.0.10', 53);
 const QUERY_FOREIGN_DNS = out('UDP', '8.8.8.8', 53);
@@ -69,6 +71,10 @@ const MATRIX: [string, Flow, boolean, Who][] = [
   ['DHCPv6 reply', inbound('UDP', 'fe80::1', 547, 546), true, 'host'],
   ['mDNS in (a host rule allows it; Block wins)', inbound('UDP', '172.19.1.100', 5353, 5353), false, 'ours'],
   ['VXLAN in', inbound('UDP', '172.19.1.100', 40000, 4789), false, 'ours'],
+  // the example CompartmentWorkload's udp/8125: a hole in our rules for pod addresses only; Windows'
+  // inbound default (or a host rule) still decides, since the exemption is not an Allow rule
+  ['workload UDP 8125 to a pod address', { ...inbound('UDP', '172.19.1.100', 40000, 8125), localAddress: '172.20.1.9' }, false, 'default'],
+  ['workload UDP 8125 to the host address', inbound('UDP', '172.19.1.100', 40000, 8125), false, 'ours'],
   ['reply of the cluster DNS', inbound('UDP', '172.21.0.10', 53, 50000, QUERY_CLUSTER_DNS), true, 'reply'],
   ['"reply" of a blocked query', inbound('UDP', '8.8.8.8', 53, 50000, QUERY_FOREIGN_DNS), false, 'ours'],
   ['kubelet tcp/10250 in', inbound('TCP', '172.19.1.100', 40000, 10250), true, 'host'],
