@@ -1,4 +1,5 @@
-import { Yaml } from 'cdk8s';
+import { readFileSync } from 'fs';
+import { parseAllDocuments } from 'yaml';
 import { LinuxBackend } from '../constructs/node-firewall';
 import { FirewallRuleProps } from '../policy/firewall-rule';
 import { NodeOs } from '../policy/node-os';
@@ -31,7 +32,12 @@ const INFRA_KEYS = new Set(['id', 'protocol', 'ports', 'scopes', 'nodeOs', 'from
 
 /** Reads an override file; see `parseClusterConfig`. */
 export function loadClusterConfig(file: string, base: ClusterProfile): ClusterConfig {
-  const docs = Yaml.load(file).filter((d) => d !== null && d !== undefined);
+  // read in-process: cdk8s's Yaml.load starts a node child process per file, even for local files
+  const parsed = parseAllDocuments(readFileSync(file, 'utf8'));
+  for (const doc of parsed) {
+    if (doc.errors.length > 0) throw new Error(`${file}: is not valid YAML: ${doc.errors[0].message}`);
+  }
+  const docs = parsed.map((d) => d.toJS()).filter((d) => d !== null && d !== undefined);
   if (docs.length > 1) throw new Error(`${file}: holds ${docs.length} YAML documents; put all overrides in one`);
   return parseClusterConfig(file, docs[0] ?? {}, base);
 }

@@ -33,6 +33,12 @@ describe('cluster config (CLUSTER_CONFIG)', () => {
     expect(config.compartmentExample).toBe(false);
   });
 
+  test('a file that is not YAML names the file', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'hostnet-config-')), 'broken.yaml');
+    writeFileSync(file, 'podCidrs: [10.0.0.0/8\n');
+    expect(() => loadClusterConfig(file, ClusterProfiles.k2s())).toThrow(`${file}: is not valid YAML:`);
+  });
+
   test.each([
     [{ podCidr: ['10.0.0.0/8'] }, 'cluster.yaml: podCidr ["10.0.0.0/8"] is not a known field; known fields:'],
     [{ podCidrs: '10.0.0.0/8' }, 'cluster.yaml: podCidrs "10.0.0.0/8" must be a list of strings'],
