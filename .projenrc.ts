@@ -76,4 +76,11 @@ project.addTask('synth', {
   steps: [{ spawn: 'compile' }, { exec: 'cdk8s synth' }],
 });
 
+// The benchmark (issue 5) prints ratios and writes BENCHMARKS.md; not a test: CI runs its smoke only.
+project.addTask('bench', {
+  description: 'Performance benchmark (root, real kernel): prints ratios, writes BENCHMARKS.md; --smoke for a quick run',
+  steps: [{ spawn: 'compile' }, { exec: 'ts-node -P test/tsconfig.json --transpile-only bench/run.ts', receiveArgs: true }],
+});
+project.eslint?.addLintPattern('bench');
+
 project.synth();

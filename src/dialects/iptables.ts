@@ -97,6 +97,16 @@ function portMatch(rule: CompiledRule, ranges: PortRange[], flag: string, dir: s
 /** Shell that picks iptables-legacy or iptables-nft the way iptables-wrapper does (kubelet's hint chains first). */
 const DETECT_MODE = `# iptables-legacy or iptables-nft: whichever kubelet and kube-proxy use, as iptables-wrapper decides
 mode="\${HOSTNET_IPTABLES_MODE:-auto}"
+# No legacy table in this network namespace: nothing uses iptables-legacy, and asking
+# iptables-legacy-save would create empty legacy tables that every packet then crosses.
+# (proc files report size 0: read a line to see whether one exists)
+legacy_tables() {
+  for names in /proc/net/ip_tables_names /proc/net/ip6_tables_names; do
+    if [ -r "$names" ] && read -r _ < "$names"; then return 0; fi
+  done
+  return 1
+}
+if [ "$mode" = auto ] && ! legacy_tables; then mode=nft; fi
 if [ "$mode" = auto ]; then
   hints() { { "iptables-$1-save" -t mangle; "ip6tables-$1-save" -t mangle; } 2>/dev/null | grep -c -E '^:KUBE-(IPTABLES-HINT|KUBELET-CANARY)' || true; }
   rules() { { "iptables-$1-save"; "ip6tables-$1-save"; } 2>/dev/null | grep -c '^-' || true; }

@@ -142,7 +142,14 @@ function isDefaultDeny(policy: FirewallPolicy, protocol: Protocol): boolean {
 function checkEffects(path: string, policy: FirewallPolicy, rules: CompiledRule[]) {
   const allows = rules.filter((r) => r.action === RuleAction.ALLOW);
   const denies = rules.filter((r) => r.action === RuleAction.DENY);
-  const partsOf = (id: string) => rules.filter((r) => r.id === id);
+  // one pass, not one scan of every rule per id: policies may hold thousands of rules
+  const byId = new Map<string, CompiledRule[]>();
+  for (const rule of rules) {
+    const list = byId.get(rule.id);
+    if (list) list.push(rule);
+    else byId.set(rule.id, [rule]);
+  }
+  const partsOf = (id: string) => byId.get(id)!;
   const userIds = (list: CompiledRule[]) => [...new Set(list.filter((r) => r.origin === RuleOrigin.USER).map((r) => r.id))];
 
   for (const id of userIds(allows)) {

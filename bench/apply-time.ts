@@ -1,0 +1,255 @@
+// Apply time of the 1,000-entry policy against a bare load of the same rules and elements.
+//
+// "ours"  = `sh apply.sh` as the DaemonSet runs it (HOSTNET_IPTABLES_MODE=auto).
+// "bare"  = the minimal commands that leave the SAME kernel state, with what apply.sh left in the
+//           kernel read back and loaded once, with no logic around it:
+//   iptables: one `ipset restore` of our sets, then one `iptables-nft-restore --noflush` per family
+//             with our chains, rules and jumps (no flavour detection, no --test pass, no jump
+//             checks, no scratch set and swap, no set clean-up);
+//   nftables: one `nft -f` of our table (no create-then-delete prefix, no sh).
+// Both start from the same state: a fresh namespace holding only the kube-proxy stand-in. The
+// resulting rulesets are compared once per run: a bare load that differs is an error.
+// Times are net of a null `ip netns exec <ns> sh -c true`, which both pay.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BenchOptions, NS_PREFIX, deleteNamespace, median, nowMs, nsSh, progress, run } from './common';
+import { applyBenchScripts, kubeProxyStandIn } from './policies';
+import { APPLY_KINDS, BACKENDS, Backend, Ratio, applyKey, applyTarget } from './ratios';
+
+const NS = `${NS_PREFIX}-apply`;
+export const APPLY_NAMESPACES = [NS];
+
+export interface ApplySizes {
+  readonly setElements: number;
+  readonly ruleLines: number;
+}
+
+export interface ApplyBackendResult {
+  /** Medians, ms, net of the null exec. */
+  readonly oursMs: number;
+  readonly bareMs: number;
+  readonly reapplyMs: number;
+  readonly nullMs: number;
+  readonly samples: { ours: number[]; bare: number[]; reapply: number[]; null: number[] };
+  readonly sizes: ApplySizes;
+  /** What `bare` runs, for the report. */
+  readonly bareCommands: string[];
+  /** What apply.sh printed (names the iptables flavour it detected). */
+  readonly appliedAs: string;
+  /** Programs each side starts (successful execve), when strace is installed. */
+  readonly launches?: { ours: number; reapply: number; bare: number; byProgram: Record<string, number> };
+}
+
+export interface ApplyResult {
+  readonly ratios: Ratio[];
+  readonly backends: Record<Backend, ApplyBackendResult>;
+  readonly iterations: number;
+}
+
+export async function measureApply(opts: BenchOptions, tmp: string): Promise<ApplyResult> {
+  const backends = {} as Record<Backend, ApplyBackendResult>;
+  const ratios: Ratio[] = [];
+  try {
+    for (const backend of BACKENDS) {
+      const result = await measureBackend(opts, tmp, backend);
+      backends[backend] = result;
+      for (const kind of APPLY_KINDS) {
+        const ours = kind === 'first' ? result.oursMs : result.reapplyMs;
+        ratios.push({
+          key: applyKey(backend, kind),
+          value: ours / result.bareMs,
+          target: applyTarget(kind),
+          detail: `${kind === 'first' ? 'apply.sh' : 'apply.sh again (steady-state re-apply)'} ${ours.toFixed(1)} ms vs bare ${result.bareMs.toFixed(1)} ms ` +
+            `(${result.sizes.setElements} set elements, ${result.sizes.ruleLines} rule lines; median of ${opts.applyIterations})`,
+        });
+      }
+    }
+  } finally {
+    await deleteNamespace(NS);
+  }
+  return { ratios, backends, iterations: opts.applyIterations };
+}
+
+async function measureBackend(opts: BenchOptions, tmp: string, backend: Backend): Promise<ApplyBackendResult> {
+  const scripts = applyBenchScripts(backend);
+  await freshNamespace();
+  const ipv6 = (await run('ip', ['netns', 'exec', NS, 'test', '-e', '/proc/net/if_inet6'])).code === 0;
+  const oursFile = join(tmp, `apply-${backend}.sh`);
+  writeFileSync(oursFile, scripts.apply);
+  const ours = `HOSTNET_IPTABLES_MODE=auto sh ${oursFile}`;
+
+  // The bare payload is what apply.sh leaves in the kernel, read back; both must then leave the
+  // same ruleset, or the comparison means nothing.
+  const applied = await nsSh(NS, ours, `apply.sh (${backend})`);
+  const oursState = await kernelState();
+  const bare = await bareLoad(backend, ipv6, tmp);
+  await freshNamespace();
+  await nsSh(NS, bare.command, `bare load (${backend})`);
+  const bareState = await kernelState();
+  if (oursState !== bareState) {
+    throw new Error(`apply bench (${backend}): the bare load leaves a different ruleset than apply.sh; fix bench/apply-time.ts\n` +
+      `--- apply.sh ---\n${oursState.slice(0, 3000)}\n--- bare ---\n${bareState.slice(0, 3000)}`);
+  }
+
+  const samples = { ours: [] as number[], bare: [] as number[], reapply: [] as number[], null: [] as number[] };
+  const timed = async (cmd: string, what: string) => {
+    const start = nowMs();
+    await nsSh(NS, cmd, what);
+    return nowMs() - start;
+  };
+  for (let i = 0; i < opts.applyIterations; i++) {
+    progress(`apply ${backend} ${i + 1}/${opts.applyIterations}`);
+    // alternate which side goes first
+    const sides = i % 2 === 0 ? ['ours', 'bare'] as const : ['bare', 'ours'] as const;
+    for (const side of sides) {
+      await freshNamespace();
+      samples.null.push(await timed('true', 'null exec'));
+      if (side === 'ours') {
+        samples.ours.push(await timed(ours, `apply.sh (${backend})`));
+        samples.reapply.push(await timed(ours, `apply.sh again (${backend})`));
+      } else {
+        samples.bare.push(await timed(bare.command, `bare load (${backend})`));
+      }
+    }
+  }
+  const launches = await countLaunches(ours, bare.command, tmp);
+  const nullMs = median(samples.null);
+  return {
+    oursMs: median(samples.ours) - nullMs,
+    bareMs: median(samples.bare) - nullMs,
+    reapplyMs: median(samples.reapply) - nullMs,
+    nullMs,
+    samples,
+    sizes: bare.sizes,
+    bareCommands: bare.describe,
+    appliedAs: applied.stdout.trim(),
+    launches,
+  };
+}
+
+/** Successful execve calls of a first apply, a re-apply and a bare load (strace, if installed). */
+async function countLaunches(ours: string, bare: string, tmp: string): Promise<ApplyBackendResult['launches']> {
+  if ((await run('sh', ['-c', 'command -v strace'])).code !== 0) return undefined;
+  const log = join(tmp, 'strace.log');
+  const byProgram: Record<string, number> = {};
+  const count = async (cmd: string, tally = false) => {
+    if (cmd.includes("'")) throw new Error(`internal: cannot quote ${cmd}`);
+    await nsSh(NS, `strace -f -qq -e trace=execve -e signal=none -o ${log} sh -c '${cmd}' >/dev/null`, 'strace');
+    const execs = readFileSync(log, 'utf8').split('\n').filter((l) => /execve\(.* = 0$/.test(l));
+    if (tally) {
+      for (const l of execs.slice(1)) {
+        const program = /execve\("[^"]*?([^/"]+)"/.exec(l)?.[1] ?? '?';
+        byProgram[program] = (byProgram[program] ?? 0) + 1;
+      }
+    }
+    // minus the `sh -c` strace starts, which is neither side's
+    return execs.length - 1;
+  };
+  await freshNamespace();
+  const first = await count(ours, true);
+  const reapply = await count(ours);
+  await freshNamespace();
+  return { ours: first, reapply, bare: await count(bare), byProgram };
+}
+
+async function freshNamespace(): Promise<void> {
+  await deleteNamespace(NS);
+  const added = await run('ip', ['netns', 'add', NS]);
+  if (added.code !== 0) throw new Error(`ip netns add ${NS} failed: ${added.stderr.trim()}`);
+  await nsSh(NS, 'ip link set lo up', 'loopback up');
+  await nsSh(NS, 'iptables-nft-restore -w --noflush', 'loading the kube-proxy stand-in', { input: kubeProxyStandIn() });
+}
+
+/** The whole netfilter state of the namespace (iptables-nft rules show in nft too) plus the ipsets. */
+async function kernelState(): Promise<string> {
+  const nft = await nsSh(NS, 'nft list ruleset', 'nft list ruleset');
+  const sets = await nsSh(NS, 'ipset save', 'ipset save');
+  // a set's hash seed (initval) is random per creation: not part of what was loaded
+  const setLines = sets.stdout.split('\n').map((l) => l.replace(/ initval 0x[0-9a-f]+/, '')).sort();
+  return `${normalizeRuleset(nft.stdout)}\n${setLines.join('\n')}`;
+}
+
+/** `nft list ruleset` with each table's chains and sets in name order: the order they were created in means nothing. */
+export function normalizeRuleset(text: string): string {
+  const out: string[] = [];
+  let blocks: string[][] = [];
+  let block: string[] | undefined;
+  for (const line of text.split('\n')) {
+    if (/^\t(chain|set|map) \S+ \{$/.test(line)) {
+      block = [line];
+    } else if (block) {
+      block.push(line);
+      if (line === '\t}') {
+        blocks.push(block);
+        block = undefined;
+      }
+    } else if (line.trim() === '' && blocks.length > 0) {
+      // blank lines between blocks
+    } else {
+      if (line === '}') {
+        out.push(...blocks.sort((x, y) => x[0].localeCompare(y[0])).flat());
+        blocks = [];
+      }
+      out.push(line);
+    }
+  }
+  return out.join('\n');
+}
+
+interface BareLoad {
+  readonly command: string;
+  readonly describe: string[];
+  readonly sizes: ApplySizes;
+}
+
+/**
+ * The minimal load of what apply.sh left in the namespace, read back from the kernel (so it does not
+ * depend on how the script is written): our sets with one `ipset restore`, our chains, rules and
+ * jumps with one `iptables-nft-restore --noflush` per family; or our table with one `nft -f`.
+ */
+async function bareLoad(backend: Backend, ipv6: boolean, tmp: string): Promise<BareLoad> {
+  const file = (name: string, lines: string[]) => {
+    const path = join(tmp, `bare-${backend}-${name}`);
+    writeFileSync(path, lines.join('\n') + '\n');
+    return path;
+  };
+  if (backend === 'nftables') {
+    const table = (await nsSh(NS, 'nft list table inet hostnet', 'nft list table')).stdout.trimEnd().split('\n');
+    const path = file('table.nft', table);
+    const elements = table.filter((l) => /\d+\.\d+\.\d+\.\d+/.test(l) && !/\b(accept|drop|return)\b/.test(l))
+      .reduce((n, l) => n + (l.match(/\d+\.\d+\.\d+\.\d+(\/\d+)?/g) ?? []).length, 0);
+    const ruleLines = table.filter((l) => /\b(accept|drop|return)\b/.test(l) && !l.includes('policy accept')).length;
+    return {
+      command: `nft -f ${path}`,
+      describe: ['nft -f table.nft   # `nft list table inet hostnet` after apply.sh'],
+      sizes: { setElements: elements, ruleLines },
+    };
+  }
+
+  const sets = (await nsSh(NS, 'ipset save', 'ipset save')).stdout.split('\n')
+    .filter((l) => /^(create|add) hostnet-/.test(l));
+  const family = async (save: string) => {
+    const saved = (await nsSh(NS, `${save} -t filter`, save)).stdout.split('\n');
+    const ours = saved.filter((l) => /^:HOSTNET-\S+ /.test(l) || /^-A HOSTNET-/.test(l)).map((l) => l.replace(/\[\d+:\d+\]$/, '[0:0]'));
+    // the jumps, inserted first in their built-in chain as apply.sh does (ahead of kube-proxy's)
+    const jumps = saved.filter((l) => /^-A (INPUT|OUTPUT|FORWARD) .*-j HOSTNET-\S+$/.test(l)).map((l) => l.replace(/^-A (\S+) /, '-I $1 1 '));
+    return ['*filter', ...ours, ...jumps, 'COMMIT'];
+  };
+  const v4 = await family('iptables-nft-save');
+  const v6 = ipv6 ? await family('ip6tables-nft-save') : [];
+  const commands = [`ipset restore < ${file('sets.ipset', sets)}`, `iptables-nft-restore -w --noflush < ${file('v4.rules', v4)}`];
+  if (ipv6) commands.push(`ip6tables-nft-restore -w --noflush < ${file('v6.rules', v6)}`);
+  const isRule = (l: string) => l.startsWith('-A ') || l.startsWith('-I ');
+  return {
+    command: commands.join(' && '),
+    describe: [
+      'ipset restore < sets.ipset                      # our sets, from `ipset save` after apply.sh',
+      'iptables-nft-restore -w --noflush < v4.rules    # our chains, rules and jumps, from `iptables-nft-save` after apply.sh',
+      ...(ipv6 ? ['ip6tables-nft-restore -w --noflush < v6.rules   # the same for IPv6'] : []),
+    ],
+    sizes: {
+      setElements: sets.filter((l) => l.startsWith('add ')).length,
+      ruleLines: v4.filter(isRule).length + v6.filter(isRule).length,
+    },
+  };
+}

@@ -1,0 +1,109 @@
+// The policies the benchmark loads: synthesized from the real chart with the test helpers, with
+// E2E-like network values and the benchmark's own exemptions added through the override mechanism.
+import { Backend, PolicyVariant } from './ratios';
+import { distinctCidrs } from '../test/util/gen-cidrs';
+import { E2E_OVERRIDES, linuxScripts, synthProfile } from '../test/util/synth';
+
+/** The profile every firewall benchmark synthesizes (the synth app's default). */
+export const BENCH_PROFILE = 'k2s';
+
+/** Addresses of the throughput topology: only 198.18.0.0/15, like test/e2e/topology.ts. */
+export const BENCH_ADDR = {
+  /** A pod on the node (the iperf3 client). */
+  client: '198.19.1.2',
+  /** The node's address on the pod veth (the client's default gateway). */
+  podGateway: '198.19.1.1',
+  /** The node's address on its uplink. */
+  node: '198.18.0.1',
+  /** An off-node server on the node network (the iperf3 server); not a declared resolver. */
+  server: '198.18.0.80',
+  /** Where the kube-proxy stand-in DNATs the cluster DNS Service IP (never reached by the bench). */
+  corednsPod: '198.19.2.2',
+} as const;
+
+export const IPERF_PORT = 5201;
+
+/** Size of the big exemption list (the issue's 1,000 exempted CIDRs). */
+export const BULK_COUNT = 1000;
+
+/**
+ * 1,000 CIDRs (100.64.0.0/10, shared address space) as one exemption: udp, podForward and nodeEgress.
+ * None of them matches the benchmark traffic (198.18.0.0/15): the worst case, every lookup misses.
+ */
+export function bulkExemption(count = BULK_COUNT): Record<string, unknown> {
+  return {
+    id: 'bench-bulk',
+    protocol: 'udp',
+    scopes: ['podForward', 'nodeEgress'],
+    destinations: distinctCidrs(count),
+    description: `${count} exempted CIDRs that never match the benchmark traffic`,
+  };
+}
+
+/**
+ * The iperf3 UDP flow must be allowed, or the benchmark measures drops. Declared after bench-bulk,
+ * so a packet that has to be evaluated reaches this allow only after missing the big set.
+ * The reply exemption carries iperf3's one UDP handshake reply when the flow is untracked.
+ */
+export function iperfExemptions(): Record<string, unknown>[] {
+  return [
+    {
+      id: 'bench-iperf-udp',
+      protocol: 'udp',
+      scopes: ['podForward'],
+      destinations: [BENCH_ADDR.server],
+      destinationPorts: [String(IPERF_PORT)],
+      description: 'the benchmark flow: iperf3 UDP from the pod to the server',
+    },
+    {
+      id: 'bench-iperf-reply',
+      protocol: 'udp',
+      scopes: ['podForward'],
+      sources: [BENCH_ADDR.server],
+      sourcePorts: [String(IPERF_PORT)],
+      description: 'the iperf3 UDP handshake reply (needed only when the flow is untracked)',
+    },
+  ];
+}
+
+export interface Scripts {
+  readonly apply: string;
+  readonly remove: string;
+}
+
+/** apply.sh/remove.sh from the synthesized ConfigMap for one backend and policy of the throughput matrix. */
+export function throughputScripts(backend: Backend, policy: PolicyVariant): Scripts {
+  const exemptions = [...(policy === '1000-cidrs' ? [bulkExemption()] : []), ...iperfExemptions()];
+  return linuxScripts(synthProfile(BENCH_PROFILE, { ...E2E_OVERRIDES, linuxBackend: backend, exemptions }));
+}
+
+/** The 1,000-entry policy whose apply time is measured: the profile's defaults plus the bulk exemption. */
+export function applyBenchScripts(backend: Backend): Scripts {
+  return linuxScripts(synthProfile(BENCH_PROFILE, { ...E2E_OVERRIDES, linuxBackend: backend, exemptions: [bulkExemption()] }));
+}
+
+/**
+ * What kube-proxy (iptables mode, nft flavour) leaves on every node: a nat table with a Service DNAT
+ * and a filter jump. Loaded into every "node" namespace, with or without our policy, so connection
+ * tracking runs in the baseline too (as on any real node) and apply.sh's auto-detection picks nft.
+ */
+export function kubeProxyStandIn(): string {
+  const dnat = (proto: string) =>
+    `-A KUBE-SERVICES -d ${E2E_OVERRIDES.clusterDnsIp}/32 -p ${proto} -m ${proto} --dport 53 ` +
+    `-m comment --comment "kube-system/kube-dns:dns-${proto}" -j DNAT --to-destination ${BENCH_ADDR.corednsPod}:53`;
+  return [
+    '*nat',
+    ':KUBE-SERVICES - [0:0]',
+    '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    dnat('udp'),
+    dnat('tcp'),
+    'COMMIT',
+    '*filter',
+    ':KUBE-FORWARD - [0:0]',
+    '-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD',
+    '-A KUBE-FORWARD -m comment --comment kube-forward-marker -j RETURN',
+    'COMMIT',
+    '',
+  ].join('\n');
+}
