@@ -1,5 +1,4 @@
 // Small helpers shared by the benchmark phases: timing, statistics, namespaces, options.
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ExecOptions, ExecResult, deleteNamespace, listNamespaces, run } from '../test/e2e/netns';
@@ -53,43 +52,18 @@ export function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-export type RunOptions = ExecOptions & { env?: NodeJS.ProcessEnv; cwd?: string };
+export type RunOptions = ExecOptions;
 export type Timed = { ms: number; result: ExecResult };
 
 /** Runs a program and returns its wall time in ms; throws with its stderr on a non-zero exit. */
 export async function timeRun(file: string, args: readonly string[], what: string, opts: RunOptions = {}): Promise<Timed> {
   const start = nowMs();
-  const result = await runWith(file, args, opts);
+  const result = await run(file, args, opts);
   const ms = nowMs() - start;
   if (result.code !== 0) throw new Error(`${what} failed (exit ${result.code}): ${file} ${args.join(' ')}\n${result.stderr.trim() || result.stdout.trim()}`);
   return { ms, result };
 }
 
-/** Like netns' run() (resolves, never rejects), plus env and cwd. */
-export function runWith(file: string, args: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
-  if (opts.env === undefined && opts.cwd === undefined) return run(file, args, opts);
-  return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...opts.env }, cwd: opts.cwd });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => {
-      stderr += `\n[killed after ${opts.timeoutMs ?? 15000} ms]`;
-      child.kill('SIGKILL');
-    }, opts.timeoutMs ?? 15000);
-    child.on('error', (err) => {
-      clearTimeout(timer);
-      resolve({ code: 127, stdout, stderr: stderr + String(err) });
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-    });
-    child.stdin.on('error', () => { /* the program may exit without reading its input */ });
-    child.stdin.end(opts.input ?? '');
-  });
-}
 
 /** `ip netns exec <ns> sh -c <cmd>`, throwing with stderr on failure. */
 export async function nsSh(ns: string, cmd: string, what: string, opts: ExecOptions = {}): Promise<ExecResult> {

@@ -1,6 +1,7 @@
 // The policies the benchmark loads: synthesized from the real chart with the test helpers, with
 // E2E-like network values and the benchmark's own exemptions added through the override mechanism.
 import { Backend, PolicyVariant } from './ratios';
+import { kubeProxyStandInRules } from '../test/e2e/kube-proxy-stand-in';
 import { distinctCidrs } from '../test/util/gen-cidrs';
 import { E2E_OVERRIDES, linuxScripts, synthProfile } from '../test/util/synth';
 
@@ -88,22 +89,5 @@ export function applyBenchScripts(backend: Backend): Scripts {
  * tracking runs in the baseline too (as on any real node) and apply.sh's auto-detection picks nft.
  */
 export function kubeProxyStandIn(): string {
-  const dnat = (proto: string) =>
-    `-A KUBE-SERVICES -d ${E2E_OVERRIDES.clusterDnsIp}/32 -p ${proto} -m ${proto} --dport 53 ` +
-    `-m comment --comment "kube-system/kube-dns:dns-${proto}" -j DNAT --to-destination ${BENCH_ADDR.corednsPod}:53`;
-  return [
-    '*nat',
-    ':KUBE-SERVICES - [0:0]',
-    '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-    dnat('udp'),
-    dnat('tcp'),
-    'COMMIT',
-    '*filter',
-    ':KUBE-FORWARD - [0:0]',
-    '-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD',
-    '-A KUBE-FORWARD -m comment --comment kube-forward-marker -j RETURN',
-    'COMMIT',
-    '',
-  ].join('\n');
+  return [...kubeProxyStandInRules(E2E_OVERRIDES.clusterDnsIp, BENCH_ADDR.corednsPod), ''].join('\n');
 }

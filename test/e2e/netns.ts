@@ -14,6 +14,9 @@ export interface ExecOptions {
   readonly input?: string;
   /** Kill the command after this long; default 15 s so a wedged tool cannot hang jest. */
   readonly timeoutMs?: number;
+  /** Added to this process's environment. */
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
 }
 
 /** The node agent script run inside namespaces. */
@@ -22,7 +25,8 @@ export const AGENT_SCRIPT = path.join(__dirname, 'udp-tcp-agent.js');
 /** Runs a program; resolves with its exit code and output, never rejects on failure. */
 export function run(file: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve) => {
-    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const env = opts.env === undefined ? undefined : { ...process.env, ...opts.env };
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], env, cwd: opts.cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });

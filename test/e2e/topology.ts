@@ -6,6 +6,7 @@
 //   podB 198.19.2.2 --vethpod-- nodeB 198.18.0.2 --+
 //        (CoreDNS)                                 |
 //                              ext 198.18.0.53 ----+  (upstream DNS) + 198.18.0.99 (undeclared)
+import { kubeProxyStandInRules } from './kube-proxy-stand-in';
 import { ExecOptions, ExecResult, NetnsAgent, deleteNamespace, listNamespaces, nsExec, nsExecOk } from './netns';
 
 export type Role = 'lan' | 'nodeA' | 'nodeB' | 'ext' | 'podA' | 'podB';
@@ -247,23 +248,7 @@ export class Topology {
 
   /** What kube-proxy (iptables mode) and NodeLocal DNSCache would have installed on a node. */
   private applyKubeProxyRules(role: 'nodeA' | 'nodeB'): Promise<ExecResult> {
-    const dnat = (proto: string) =>
-      `-A KUBE-SERVICES -d ${ADDR.clusterDns}/32 -p ${proto} -m ${proto} --dport 53 ` +
-      `-m comment --comment "kube-system/kube-dns:dns-${proto}" -j DNAT --to-destination ${ADDR.podB}:53`;
-    const rules = [
-      '*nat',
-      ':KUBE-SERVICES - [0:0]',
-      '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-      '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
-      dnat('udp'),
-      dnat('tcp'),
-      'COMMIT',
-      '*filter',
-      ':KUBE-FORWARD - [0:0]',
-      '-A FORWARD -m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD',
-      '-A KUBE-FORWARD -m comment --comment kube-forward-marker -j RETURN',
-      'COMMIT',
-    ];
+    const rules = kubeProxyStandInRules(ADDR.clusterDns, ADDR.podB);
     if (role === 'nodeA' && this.opts.nodeLocalDns) {
       const skip = '-m comment --comment "NodeLocal DNS Cache: skip conntrack" -j NOTRACK';
       const notrack: string[] = [];
