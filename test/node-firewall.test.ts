@@ -160,7 +160,7 @@ describe('NodeFirewall in a user app', () => {
     [{ linuxImage: 'alpine' }, 'test/Firewall: linuxImage "alpine" must be a pinned image reference (a tag other than latest, or a digest)'],
     [{ reapplyInterval: Duration.seconds(1) }, 'test/Firewall: reapplyInterval 1 must be whole seconds between 10 and 86400'],
     [{ iptablesMode: 'both' }, 'test/Firewall: iptablesMode "both" must be auto, legacy or nft'],
-    [{ namespace: 'Kube_System' }, 'test/Firewall: profile \'k2s\' namespace "Kube_System" must be a DNS-1123 label (lowercase letters, digits, dashes)'],
+    [{ namespace: 'Kube_System' }, 'test/Firewall: profile \'k2s\' namespace "Kube_System" must be a DNS-1123 label (1-63 lowercase letters, digits or dashes)'],
     [{ profile: { ...ClusterProfiles.k2s(), podCidrs: ['172.20.0.0/16', '172.20.0.0/33'] } }, 'test/Firewall: profile \'k2s\' podCidrs[1] "172.20.0.0/33" has an invalid prefix length (0-32 for ipv4)'],
     [{ profile: { ...ClusterProfiles.k2s(), clusterDnsIp: '172.21.0.0/16' } }, 'test/Firewall: profile \'k2s\' clusterDnsIp "172.21.0.0/16" must be a single address, not a range'],
     [{ profile: ClusterProfiles.k0sCalico() }, 'test/Firewall: profile \'k0s-calico\' upstreamResolvers [] must list at least one CIDR; set it in the cluster config (CLUSTER_CONFIG)'],

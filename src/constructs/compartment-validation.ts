@@ -101,15 +101,6 @@ export function workloadNameProblem(name: string): string | undefined {
   return undefined;
 }
 
-/** Namespaces are DNS-1123 labels. */
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-/** Problem with a namespace name, or undefined. */
-export function namespaceProblem(namespace: string): string | undefined {
-  if (typeof namespace !== 'string' || !NAMESPACE.test(namespace)) return 'must be a DNS-1123 label (1-63 lowercase letters, digits or dashes)';
-  return undefined;
-}
-
 /** Port names (IANA_SVC_NAME): at most 15 lowercase letters, digits and single dashes, with a letter. */
 export function portNameProblem(name: string): string | undefined {
   if (typeof name !== 'string' || !/^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/.test(name) || name.includes('--') || !/[a-z]/.test(name)) {

@@ -7,7 +7,7 @@ import {
 } from './compartment-options';
 import { Compartment, HostVolume, PlannedPort, PlannedProbe, PodPlan, anchorDeployment, launcherDeployment } from './compartment-pods';
 import {
-  argumentProblem, envNameProblem, envValueProblem, isUncPath, namespaceProblem, portNameProblem,
+  argumentProblem, envNameProblem, envValueProblem, isUncPath, portNameProblem,
   portProblem, userNameProblem, windowsDirname, windowsPathProblem, workloadNameProblem,
 } from './compartment-validation';
 import { imageProblem } from './image-reference';
@@ -15,6 +15,7 @@ import { DEFAULT_WINDOWS_IMAGE, NodeFirewall } from './node-firewall';
 import { tolerationsFor } from './tolerations';
 import { parseCidr } from '../policy/cidr';
 import { FirewallRuleProps } from '../policy/firewall-rule';
+import { namespaceProblem } from '../policy/k8s-names';
 import { NodeOs } from '../policy/node-os';
 import { PortRange } from '../policy/port-range';
 import { Protocol, RuleAction, TrafficScope } from '../policy/protocol';

@@ -1,5 +1,6 @@
 import { ClusterProfile } from './cluster-profile';
 import { parseCidr } from '../policy/cidr';
+import { namespaceProblem } from '../policy/k8s-names';
 
 /**
  * Checks the network values of a profile (after overrides) so a bad CIDR is reported against the
@@ -29,7 +30,6 @@ export function validateProfile(path: string, profile: ClusterProfile): void {
   cidrList('upstreamResolvers', profile.upstreamResolvers, true);
   cidrList('nodeCidrs', profile.nodeCidrs, false);
   if (profile.nodeLocalDnsIp !== undefined) address('nodeLocalDnsIp', profile.nodeLocalDnsIp);
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(profile.namespace)) {
-    throw fail('namespace', profile.namespace, 'must be a DNS-1123 label (lowercase letters, digits, dashes)');
-  }
+  const namespace = namespaceProblem(profile.namespace);
+  if (namespace) throw fail('namespace', profile.namespace, namespace);
 }
