@@ -64,7 +64,8 @@ export class NodeAgent extends Construct {
             priorityClassName: 'system-node-critical',
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            terminationGracePeriodSeconds: 5,
+            // room for an apply in progress to finish: a SIGKILL mid-apply leaves the lock to its lease
+            terminationGracePeriodSeconds: 30,
             securityContext: props.securityContext,
             containers: [props.container],
             volumes: [

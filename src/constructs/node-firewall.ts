@@ -149,6 +149,7 @@ export class NodeFirewall extends Construct {
         image,
         reapplySeconds,
         iptablesMode,
+        usesIptables: backend === LinuxBackend.IPTABLES,
         scripts: () => (backend === LinuxBackend.NFTABLES ? renderNftables : renderIptables)(this._compile(NodeOs.LINUX), this.name),
       });
     }

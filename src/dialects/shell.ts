@@ -13,3 +13,16 @@ export function heredoc(delimiter: string, lines: string[]): string {
 export function comment(text: string): string {
   return `# ${text}`;
 }
+
+/**
+ * An unquoted heredoc in which the shell expands only the given variables: the body may hold no
+ * other `$`, no backquote and no backslash (bodies are addresses and ports, checked at compile time).
+ */
+export function expandingHeredoc(delimiter: string, lines: string[], variables: string[]): string {
+  for (const line of lines) {
+    let rest = line;
+    for (const v of variables) rest = rest.split(v).join('');
+    if (/[$`\\]/.test(rest)) throw new Error(`internal: heredoc line would expand: ${line.slice(0, 80)}`);
+  }
+  return heredoc(delimiter, lines).replace(`<<'${delimiter}'`, `<<${delimiter}`);
+}

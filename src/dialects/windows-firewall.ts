@@ -48,6 +48,8 @@ export function renderWindowsFirewall(policy: CompiledPolicy, name: string): Win
     '',
     GET_GROUP_RULES,
     '',
+    HOST_LOCK,
+    '',
     ASSERT_LOCAL_RULES_APPLY,
     '',
     APPLY_MAIN,
@@ -60,6 +62,8 @@ export function renderWindowsFirewall(policy: CompiledPolicy, name: string): Win
     ...PRELUDE(name),
     '',
     GET_GROUP_RULES,
+    '',
+    HOST_LOCK,
     '',
     REMOVE_MAIN,
     '',
@@ -110,6 +114,23 @@ function Get-GroupRules {
   }
 }`;
 
+const HOST_LOCK = `# One apply or remove at a time on this host (the agent's loop, a manual run, an overlapping pod):
+# a named mutex, which Windows releases when its holder dies, so a killed run cannot leave it held.
+$HostLock = New-Object -TypeName System.Threading.Mutex -ArgumentList $false, 'Global\\cdk8s-hostnet'
+$LockHeld = $false
+function Enter-HostLock {
+  try {
+    $script:LockHeld = $HostLock.WaitOne([TimeSpan]::FromSeconds(90))
+  } catch [System.Threading.AbandonedMutexException] {
+    $script:LockHeld = $true
+    Write-Warning 'hostnet: took over the lock of an earlier run that ended without releasing it'
+  }
+  if (-not $script:LockHeld) { throw 'another apply or remove has held the host lock for 90 s; changing nothing' }
+}
+function Exit-HostLock {
+  if ($script:LockHeld) { $HostLock.ReleaseMutex(); $script:LockHeld = $false }
+}`;
+
 const ASSERT_LOCAL_RULES_APPLY = `# Group Policy can make local rules ineffective: then these rules would protect nothing.
 function Assert-LocalRulesApply {
   foreach ($fwProfile in @(Get-NetFirewallProfile -PolicyStore ActiveStore)) {
@@ -131,6 +152,7 @@ function Assert-LocalRulesApply {
 }`;
 
 const APPLY_MAIN = `try {
+  Enter-HostLock
   Assert-LocalRulesApply
   $existing = @{}
   foreach ($rule in @(Get-GroupRules)) { $existing[$rule.Name] = $rule }
@@ -162,15 +184,38 @@ const APPLY_MAIN = `try {
   }
   Write-Output "hostnet: applied NodeFirewall $FirewallName (Windows Firewall, group $Group): $created created, $repaired repaired, $removed removed, $unchanged unchanged"
 } catch {
-  Write-Error -Message "hostnet: applying NodeFirewall $FirewallName failed: $($_.Exception.Message)" -ErrorAction Continue
+  $state = if (@(Get-GroupRules).Count -gt 0) { 'the previous rules stay in force' } else { 'this host has NO rules of group ' + $Group + ': its UDP is not filtered' }
+  Write-Error -Message "hostnet: applying NodeFirewall $FirewallName failed, $($state): $($_.Exception.Message)" -ErrorAction Continue
   exit 1
+} finally {
+  Exit-HostLock
 }`;
 
-const REMOVE_MAIN = `try {
-  $rules = @(Get-GroupRules)
-  foreach ($rule in $rules) { Remove-NetFirewallRule -Name $rule.Name -PolicyStore $Store }
+const REMOVE_MAIN = `# Ours: every rule of our group, and any rule named like ours whose group was changed by hand.
+function Get-OurRules {
+  return @(Get-NetFirewallRule -PolicyStore $Store | Where-Object { $_.Group -eq $Group -or $_.Name -like 'cdk8s-hostnet-*' })
+}
+
+try {
+  Enter-HostLock
+  $rules = @(Get-OurRules)
+  $failed = @()
+  foreach ($rule in $rules) {
+    try {
+      Remove-NetFirewallRule -Name $rule.Name -PolicyStore $Store -ErrorAction Stop
+    } catch {
+      # gone already (removed at the same moment by hand) is what we wanted
+      if ($_.CategoryInfo.Category -ne 'ObjectNotFound') { $failed += "$($rule.Name): $($_.Exception.Message)" }
+    }
+  }
+  $left = @(Get-OurRules)
+  if ($failed.Count -gt 0 -or $left.Count -gt 0) {
+    throw "$($left.Count) rules are left ($(@($left | ForEach-Object { $_.Name }) -join ', ')); $($failed -join '; ')"
+  }
   Write-Output "hostnet: removed NodeFirewall $FirewallName ($($rules.Count) rules of group $Group)"
 } catch {
   Write-Error -Message "hostnet: removing NodeFirewall $FirewallName failed: $($_.Exception.Message)" -ErrorAction Continue
   exit 1
+} finally {
+  Exit-HostLock
 }`;

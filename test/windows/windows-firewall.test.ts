@@ -163,7 +163,12 @@ describe('renderWindowsFirewall', () => {
     expect(apply).toContain('AllowLocalFirewallRules');
     expect(apply).toContain('HKLM:\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall');
     expect(apply).toContain('AllowLocalPolicyMerge');
-    expect(apply).toMatch(/catch \{\n\s+Write-Error -Message "hostnet: applying NodeFirewall \$FirewallName failed: [^\n]*\n\s+exit 1\n\}/);
+    // a failure says whether the previous rules stay or the host has none, exits 1 and releases the lock
+    expect(apply).toMatch(/catch \{\n\s+\$state = if \(@\(Get-GroupRules\)\.Count -gt 0\) \{ 'the previous rules stay in force' \} else \{ [^\n]*NO rules[^\n]*\}\n\s+Write-Error -Message "hostnet: applying NodeFirewall \$FirewallName failed, [^\n]*\n\s+exit 1\n\} finally \{\n\s+Exit-HostLock\n\}/);
+    // one run at a time: a named mutex (released by Windows when a holder dies) around the whole apply
+    expect(apply).toMatch(/^try \{\n\s+Enter-HostLock\n/m);
+    expect(apply).toContain("New-Object -TypeName System.Threading.Mutex -ArgumentList $false, 'Global\\cdk8s-hostnet'");
+    expect(apply).toContain('catch [System.Threading.AbandonedMutexException]');
     // the whole script is one parse tree whose only New-NetFirewallRule is the generic loop
     const tree = await parsePowerShell(apply);
     expect(tree.rootNode.descendantsOfType('command_name').filter((n) => n?.text === 'New-NetFirewallRule')).toHaveLength(1);
