@@ -182,6 +182,15 @@ describe('renderWindowsFirewall', () => {
     expect(remove).toMatch(/exit 1/);
   });
 
+  test('remove.ps1 also removes our rules moved to another group, checks none is left, and holds the host lock', () => {
+    const { remove } = k2s();
+    expect(remove).toContain("Where-Object { $_.Group -eq $Group -or $_.Name -like 'cdk8s-hostnet-*' }");
+    // a rule that cannot be removed is reported, and the script does not claim success
+    expect(remove).toMatch(/\$left = @\(Get-OurRules\)\n\s+if \(\$failed\.Count -gt 0 -or \$left\.Count -gt 0\) \{\n\s+throw /);
+    expect(remove).toMatch(/^try \{\n\s+Enter-HostLock\n/m);
+    expect(remove).toMatch(/\} finally \{\n\s+Exit-HostLock\n\}/);
+  });
+
   test('podForward and untrackedOnly rules are skipped and named in the header; pre-DNAT matches are noted', () => {
     // GIVEN NodeLocal DNSCache (untracked replies) and the cluster DNS Service IP (pre-DNAT)
     const policy = compilePolicy('p', FirewallPolicy.denyUdp(), [...nodeFailsafes(), ...dnsRules([
