@@ -17,9 +17,11 @@ function synth(): void {
 }
 
 // A bad profile or override is the user's input, not our bug: print the message, not a stack.
+// No process.exit(): when stderr is a pipe the write is asynchronous and exit would cut it off;
+// with exitCode set, node exits 1 once the message is out.
 try {
   synth();
 } catch (error) {
-  process.stderr.write(`cdk8s-hostnet: ${(error as Error).message}\n`);
-  process.exit(1);
+  process.stderr.write(`cdk8s-hostnet: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
 }

@@ -1,10 +1,12 @@
-import { readFileSync } from 'fs';
-import { parseAllDocuments } from 'yaml';
+import { closestName, count, displayFile, fieldPath, shortValue } from './config-errors';
+import { readConfigYaml } from './config-yaml';
 import { LinuxBackend } from '../constructs/node-firewall';
+import { Cidr, parseCidr } from '../policy/cidr';
 import { FirewallRuleProps } from '../policy/firewall-rule';
+import { namespaceProblem } from '../policy/k8s-names';
 import { NodeOs } from '../policy/node-os';
-import { PortRange } from '../policy/port-range';
-import { Protocol, RuleAction, TrafficScope } from '../policy/protocol';
+import { PortRange, portRangeProblem } from '../policy/port-range';
+import { Protocol, RuleAction, TrafficScope, hasPorts } from '../policy/protocol';
 import { ClusterProfile, InfrastructurePort } from '../profiles/cluster-profile';
 
 /** What a cluster's override file (CLUSTER_CONFIG) may set. */
@@ -20,126 +22,279 @@ export interface ClusterConfig {
   readonly reapplyIntervalSeconds?: number;
   /** Include the CompartmentWorkload example chart (default: for profiles with Windows nodes). */
   readonly compartmentExample?: boolean;
+  /** Emit the namespace (NodeFirewallProps.createNamespace). @default - the NodeFirewall's default */
+  readonly createNamespace?: boolean;
+  /** Accept CIDRs of prefix length 0 (NodeFirewallProps.allowAnyAddress). @default - the NodeFirewall's default */
+  readonly allowAnyAddress?: boolean;
 }
 
-const PROFILE_LISTS = ['podCidrs', 'serviceCidrs', 'upstreamResolvers', 'nodeCidrs'] as const;
-const PROFILE_STRINGS = ['clusterDnsIp', 'nodeLocalDnsIp', 'namespace'] as const;
-const OTHER_STRINGS = ['name', 'linuxImage', 'windowsImage', 'iptablesMode', 'linuxBackend'] as const;
-const KNOWN = new Set<string>([...PROFILE_LISTS, ...PROFILE_STRINGS, ...OTHER_STRINGS,
-  'customResolvers', 'exemptions', 'infrastructure', 'reapplyIntervalSeconds', 'nodeOs', 'compartmentExample']);
-const RULE_KEYS = new Set(['id', 'protocol', 'scopes', 'sources', 'destinations', 'destinationPorts', 'sourcePorts', 'nodeOs', 'description']);
-const INFRA_KEYS = new Set(['id', 'protocol', 'ports', 'scopes', 'nodeOs', 'fromPods', 'description']);
+const FIELDS = ['podCidrs', 'serviceCidrs', 'clusterDnsIp', 'upstreamResolvers', 'nodeCidrs', 'nodeLocalDnsIp', 'customResolvers',
+  'infrastructure', 'exemptions', 'compartmentExample', 'namespace', 'createNamespace', 'nodeOs', 'name', 'linuxImage',
+  'windowsImage', 'linuxBackend', 'iptablesMode', 'reapplyIntervalSeconds', 'allowAnyAddress'];
+const RULE_FIELDS = ['id', 'action', 'protocol', 'scopes', 'sources', 'destinations', 'sourcePorts', 'destinationPorts', 'nodeOs',
+  'description', 'overrideFailsafe'];
+const INFRA_FIELDS = ['id', 'protocol', 'ports', 'scopes', 'nodeOs', 'fromPods', 'description'];
+// as compilePolicy checks them, here so that the error names the field and shows a short value;
+// infrastructure ids get a 4-character scope suffix (`-in`, `-out`, `-fwd`)
+const RULE_ID = /^[a-z0-9]([a-z0-9-]{0,46}[a-z0-9])?$/;
+const INFRA_ID = /^[a-z0-9]([a-z0-9-]{0,42}[a-z0-9])?$/;
+const DESCRIPTION = /^[\x20-\x7e]{1,200}$/;
+const OBJECT_NAME = /^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$/;
+const MAX_IMAGE_CHARS = 512;
+const CIDR_EXAMPLE = 'like ["10.0.0.0/16"]';
 
-/** Reads an override file; see `parseClusterConfig`. */
+/** Reads an override file (`readConfigYaml` says what it refuses) and merges it; an empty file overrides nothing. */
 export function loadClusterConfig(file: string, base: ClusterProfile): ClusterConfig {
-  // read in-process: cdk8s's Yaml.load starts a node child process per file, even for local files
-  const parsed = parseAllDocuments(readFileSync(file, 'utf8'));
-  for (const doc of parsed) {
-    if (doc.errors.length > 0) throw new Error(`${file}: is not valid YAML: ${doc.errors[0].message}`);
-  }
-  const docs = parsed.map((d) => d.toJS()).filter((d) => d !== null && d !== undefined);
-  if (docs.length > 1) throw new Error(`${file}: holds ${docs.length} YAML documents; put all overrides in one`);
-  return parseClusterConfig(file, docs[0] ?? {}, base);
+  return parseClusterConfig(file, readConfigYaml(file) ?? {}, base);
 }
 
 /**
- * Checks an override document and merges it over the profile. Errors name the file, the field
- * and the value. CIDR syntax is checked where the values are used, against the profile field.
+ * Checks an override document and merges it over the profile. Errors name the file, the path in the
+ * document (`exemptions[2].destinationPorts[0]`) and a short form of the value, and say what is expected.
  */
 export function parseClusterConfig(file: string, doc: unknown, base: ClusterProfile): ClusterConfig {
-  const fail = (field: string, value: unknown, problem: string) => new Error(`${file}: ${field} ${JSON.stringify(value)} ${problem}`);
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw fail('(document)', doc, 'must be a mapping of override fields');
-  const raw = doc as Record<string, unknown>;
-  for (const key of Object.keys(raw)) {
-    if (!KNOWN.has(key)) throw fail(key, raw[key], `is not a known field; known fields: ${[...KNOWN].sort().join(', ')}`);
-  }
-  const strings = (field: string, value: unknown): string[] => {
-    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw fail(field, value, 'must be a list of strings');
-    return value as string[];
-  };
-  const str = (field: string, value: unknown): string => {
-    if (typeof value !== 'string') throw fail(field, value, 'must be a string');
-    return value;
-  };
-  const bool = (field: string, value: unknown): boolean => {
-    if (typeof value !== 'boolean') throw fail(field, value, 'must be true or false');
-    return value;
-  };
-  const enumValue = <T extends string>(field: string, value: unknown, allowed: T[]): T => {
-    if (!allowed.includes(value as T)) throw fail(field, value, `must be one of ${allowed.join(', ')}`);
-    return value as T;
-  };
-  const ports = (field: string, value: unknown): PortRange[] => strings(field, (value as unknown[] | undefined)?.map(String) ?? value)
-    .map((text, i) => PortRange.parse(text) ?? (() => { throw fail(`${field}[${i}]`, text, 'must be a port or a range like 1000-2000'); })());
+  const where = displayFile(file);
+  const fail = (path: string, value: unknown, problem: string, valueChars?: number) =>
+    new Error(`${where}: ${path} ${shortValue(value, valueChars)} ${problem}`);
+  const read = new Reader(fail);
+  const raw = read.mapping('document', doc, FIELDS, [], 'a mapping of override fields, like podCidrs: [10.32.0.0/16]');
 
   const profile: Record<string, unknown> = { ...base };
-  for (const key of PROFILE_LISTS) if (key in raw) profile[key] = strings(key, raw[key]);
-  for (const key of PROFILE_STRINGS) if (key in raw) profile[key] = str(key, raw[key]);
-  if ('nodeOs' in raw) profile.nodeOs = strings('nodeOs', raw.nodeOs).map((v, i) => enumValue(`nodeOs[${i}]`, v, Object.values(NodeOs)));
-  if ('infrastructure' in raw) {
-    const list = raw.infrastructure;
-    if (!Array.isArray(list)) throw fail('infrastructure', list, 'must be a list');
-    const extra: InfrastructurePort[] = list.map((entry, i) => {
-      const at = `infrastructure[${i}]`;
-      const e = checkKeys(entry, at, INFRA_KEYS, ['id', 'protocol', 'ports', 'scopes', 'description'], fail);
-      return {
-        id: str(`${at}.id`, e.id),
-        protocol: enumValue(`${at}.protocol`, e.protocol, [Protocol.UDP, Protocol.TCP]),
-        ports: ports(`${at}.ports`, e.ports),
-        scopes: strings(`${at}.scopes`, e.scopes).map((s, j) => enumValue(`${at}.scopes[${j}]`, s, Object.values(TrafficScope))),
-        nodeOs: e.nodeOs === undefined ? [NodeOs.LINUX, NodeOs.WINDOWS]
-          : strings(`${at}.nodeOs`, e.nodeOs).map((s, j) => enumValue(`${at}.nodeOs[${j}]`, s, Object.values(NodeOs))),
-        fromPods: e.fromPods === undefined ? undefined : bool(`${at}.fromPods`, e.fromPods),
-        description: str(`${at}.description`, e.description),
-      };
-    });
-    profile.infrastructure = [...base.infrastructure, ...extra];
+  const cidrs = (field: string, anyWhenOmitted: boolean) => {
+    if (field in raw) profile[field] = read.cidrs(field, raw[field], anyWhenOmitted ? 'or be left out for any address' : CIDR_EXAMPLE);
+  };
+  cidrs('podCidrs', false);
+  cidrs('serviceCidrs', false);
+  cidrs('upstreamResolvers', false);
+  cidrs('nodeCidrs', true);
+  for (const field of ['clusterDnsIp', 'nodeLocalDnsIp']) if (field in raw) profile[field] = read.address(field, raw[field]);
+  if ('namespace' in raw) {
+    const problem = namespaceProblem(raw.namespace as string);
+    if (problem) throw fail('namespace', raw.namespace, problem);
+    profile.namespace = raw.namespace;
   }
+  if ('nodeOs' in raw) profile.nodeOs = read.nodeOs('nodeOs', raw.nodeOs);
+  if ('infrastructure' in raw) profile.infrastructure = [...base.infrastructure, ...read.infrastructure(raw.infrastructure, base)];
 
-  const exemptions = raw.exemptions === undefined ? [] : (() => {
-    if (!Array.isArray(raw.exemptions)) throw fail('exemptions', raw.exemptions, 'must be a list');
-    return raw.exemptions.map((entry, i) => {
-      const at = `exemptions[${i}]`;
-      const e = checkKeys(entry, at, RULE_KEYS, ['id', 'protocol', 'scopes', 'description'], fail);
-      const props: FirewallRuleProps = {
-        action: RuleAction.ALLOW,
-        protocol: enumValue(`${at}.protocol`, e.protocol, Object.values(Protocol)),
-        scopes: strings(`${at}.scopes`, e.scopes).map((s, j) => enumValue(`${at}.scopes[${j}]`, s, Object.values(TrafficScope))),
-        sources: e.sources === undefined ? undefined : strings(`${at}.sources`, e.sources),
-        destinations: e.destinations === undefined ? undefined : strings(`${at}.destinations`, e.destinations),
-        destinationPorts: e.destinationPorts === undefined ? undefined : ports(`${at}.destinationPorts`, e.destinationPorts),
-        sourcePorts: e.sourcePorts === undefined ? undefined : ports(`${at}.sourcePorts`, e.sourcePorts),
-        nodeOs: e.nodeOs === undefined ? undefined
-          : strings(`${at}.nodeOs`, e.nodeOs).map((s, j) => enumValue(`${at}.nodeOs[${j}]`, s, Object.values(NodeOs))),
-        description: str(`${at}.description`, e.description),
-      };
-      return { id: str(`${at}.id`, e.id), props };
-    });
-  })();
-
-  const interval = raw.reapplyIntervalSeconds;
-  if (interval !== undefined && (typeof interval !== 'number' || !Number.isInteger(interval))) {
-    throw fail('reapplyIntervalSeconds', interval, 'must be a whole number of seconds');
-  }
+  const optional = <T>(field: string, check: (path: string, value: unknown) => T): T | undefined =>
+    raw[field] === undefined ? undefined : check(field, raw[field]);
+  const image = (path: string, value: unknown) => read.text(path, value, MAX_IMAGE_CHARS, 'an image reference, like "registry.example.com/agent:v1.0"');
   return {
     profile: profile as unknown as ClusterProfile,
-    exemptions,
-    customResolvers: raw.customResolvers === undefined ? [] : strings('customResolvers', raw.customResolvers),
-    name: raw.name === undefined ? undefined : str('name', raw.name),
-    linuxImage: raw.linuxImage === undefined ? undefined : str('linuxImage', raw.linuxImage),
-    windowsImage: raw.windowsImage === undefined ? undefined : str('windowsImage', raw.windowsImage),
-    iptablesMode: raw.iptablesMode === undefined ? undefined : enumValue('iptablesMode', raw.iptablesMode, ['auto', 'legacy', 'nft']),
-    linuxBackend: raw.linuxBackend === undefined ? undefined : enumValue('linuxBackend', raw.linuxBackend, Object.values(LinuxBackend)),
-    reapplyIntervalSeconds: interval as number | undefined,
-    compartmentExample: raw.compartmentExample === undefined ? undefined : bool('compartmentExample', raw.compartmentExample),
+    exemptions: raw.exemptions === undefined ? [] : read.exemptions(raw.exemptions),
+    customResolvers: raw.customResolvers === undefined ? [] : read.cidrs('customResolvers', raw.customResolvers, CIDR_EXAMPLE, true),
+    name: optional('name', (path, value) => read.matching(path, value, OBJECT_NAME, 'must be a DNS-1123 label of at most 40 characters, like "hostnet"')),
+    linuxImage: optional('linuxImage', image),
+    windowsImage: optional('windowsImage', image),
+    iptablesMode: optional('iptablesMode', (path, value) => read.oneOf(path, value, ['auto', 'legacy', 'nft'])),
+    linuxBackend: optional('linuxBackend', (path, value) => read.oneOf(path, value, Object.values(LinuxBackend))),
+    reapplyIntervalSeconds: optional('reapplyIntervalSeconds', (path, value) => {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 10 || value > 86400) {
+        throw fail(path, value, 'must be a whole number of seconds from 10 to 86400');
+      }
+      return value;
+    }),
+    compartmentExample: optional('compartmentExample', (path, value) => read.bool(path, value)),
+    createNamespace: optional('createNamespace', (path, value) => read.bool(path, value)),
+    allowAnyAddress: optional('allowAnyAddress', (path, value) => read.bool(path, value)),
   };
 }
 
-function checkKeys(entry: unknown, at: string, known: Set<string>, required: string[],
-  fail: (field: string, value: unknown, problem: string) => Error): Record<string, unknown> {
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw fail(at, entry, 'must be a mapping');
-  const e = entry as Record<string, unknown>;
-  for (const key of Object.keys(e)) if (!known.has(key)) throw fail(`${at}.${key}`, e[key], `is not a known field; known fields: ${[...known].join(', ')}`);
-  for (const key of required) if (e[key] === undefined) throw fail(`${at}.${key}`, null, 'is required');
-  return e;
+type Fail = (path: string, value: unknown, problem: string, valueChars?: number) => Error;
+
+/** Type and value checks of the override fields; every method throws the first problem as `fail` formats it. */
+class Reader {
+  public constructor(private readonly fail: Fail) {}
+
+  public mapping(path: string, value: unknown, known: string[], required: string[], expected: string): Record<string, unknown> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw this.fail(path, value, `must be ${expected}`);
+    const entry = value as Record<string, unknown>;
+    for (const key of Object.keys(entry)) {
+      if (known.includes(key)) continue;
+      const guess = closestName(key, known);
+      const hint = guess ? `did you mean '${guess}'?`
+        : path === 'document' ? 'the README lists the fields (Overriding a profile: CLUSTER_CONFIG)' : `known fields: ${known.join(', ')}`;
+      // the value cut shorter: the list of known fields is long
+      throw this.fail(fieldPath(path === 'document' ? '' : path, key), entry[key], `is not a known field; ${hint}`, 40);
+    }
+    const missing = required.find((key) => entry[key] === undefined);
+    if (missing) throw this.fail(path, value, `has no ${missing}; each entry needs ${required.join(', ')}`);
+    return entry;
+  }
+
+  public list(path: string, value: unknown, expected: string): unknown[] {
+    if (!Array.isArray(value)) throw this.fail(path, value, `must be ${expected}`);
+    return value;
+  }
+
+  public text(path: string, value: unknown, maxChars: number, expected: string): string {
+    if (typeof value !== 'string' || value === '') throw this.fail(path, value, `must be ${expected}`);
+    if (value.length > maxChars) throw this.fail(path, value, `must be at most ${count(maxChars)} characters`);
+    return value;
+  }
+
+  public matching(path: string, value: unknown, pattern: RegExp, problem: string): string {
+    if (typeof value !== 'string' || !pattern.test(value)) throw this.fail(path, value, problem);
+    return value;
+  }
+
+  public bool(path: string, value: unknown): boolean {
+    if (typeof value !== 'boolean') throw this.fail(path, value, 'must be true or false');
+    return value;
+  }
+
+  public oneOf<T extends string>(path: string, value: unknown, allowed: T[]): T {
+    if (!allowed.includes(value as T)) throw this.fail(path, value, `must be one of ${allowed.join(', ')}`);
+    return value as T;
+  }
+
+  /** A non-empty list of distinct allowed words, like scopes or nodeOs. */
+  public words<T extends string>(path: string, value: unknown, allowed: T[], example: string): T[] {
+    const list = this.list(path, value, `a list, like ${example}`);
+    if (list.length === 0) throw this.fail(path, value, `must list at least one of ${allowed.join(', ')}`);
+    const seen = new Map<string, number>();
+    return list.map((item, i) => {
+      const word = this.oneOf(`${path}[${i}]`, item, allowed);
+      if (seen.has(word)) throw this.fail(`${path}[${i}]`, item, `repeats ${path}[${seen.get(word)}]`);
+      seen.set(word, i);
+      return word;
+    });
+  }
+
+  public nodeOs(path: string, value: unknown): NodeOs[] {
+    return this.words(path, value, Object.values(NodeOs), '[linux] or [linux, windows]');
+  }
+
+  public scopes(path: string, value: unknown): TrafficScope[] {
+    return this.words(path, value, Object.values(TrafficScope), '[nodeEgress]');
+  }
+
+  /** A list of CIDRs or addresses, each valid, no two overlapping; `ifEmpty` says what to write instead of []. */
+  public cidrs(path: string, value: unknown, ifEmpty: string, mayBeEmpty = false): string[] {
+    const list = this.list(path, value, `a list of CIDRs, ${CIDR_EXAMPLE}`);
+    if (list.length === 0 && !mayBeEmpty) throw this.fail(path, value, `must list at least one CIDR, ${ifEmpty}`);
+    const parsed = list.map((item, i) => {
+      if (typeof item !== 'string') throw this.fail(`${path}[${i}]`, item, 'must be a CIDR or an address, like "10.0.0.0/16" or "192.0.2.53"');
+      const cidr = parseCidr(item);
+      if (typeof cidr === 'string') throw this.fail(`${path}[${i}]`, item, cidr);
+      return cidr;
+    });
+    this.noOverlap(path, list, parsed.map((c: Cidr) => ({ group: c.family, first: c.first, last: c.last })));
+    return list as string[];
+  }
+
+  /** One address (a CIDR of one host), like the cluster DNS Service IP. */
+  public address(path: string, value: unknown): string {
+    if (typeof value !== 'string') throw this.fail(path, value, 'must be an IP address, like "10.96.0.10"');
+    const cidr = parseCidr(value);
+    if (typeof cidr === 'string') throw this.fail(path, value, cidr);
+    if (cidr.prefix !== (cidr.family === 'ipv4' ? 32 : 128)) throw this.fail(path, value, 'must be a single address, not a range');
+    return value;
+  }
+
+  /** Ports as numbers or text (`53`, `"53"`, `"1000-2000"`), each within 1-65535, no two overlapping. */
+  public ports(path: string, value: unknown, ifEmpty: string): PortRange[] {
+    const list = this.list(path, value, 'a list of ports, like [53] or ["1000-2000"]');
+    if (list.length === 0) throw this.fail(path, value, `must list at least one port, ${ifEmpty}`);
+    const ranges = list.map((item, i) => {
+      const range = typeof item === 'number' ? (Number.isInteger(item) ? PortRange.of(item) : undefined)
+        : typeof item === 'string' ? PortRange.parse(item) : undefined;
+      if (!range) throw this.fail(`${path}[${i}]`, item, 'must be a port or a range, like 53 or "1000-2000"');
+      const problem = portRangeProblem(range);
+      if (problem) throw this.fail(`${path}[${i}]`, item, problem);
+      return range;
+    });
+    this.noOverlap(path, list, ranges.map((r) => ({ group: '', first: BigInt(r.from), last: BigInt(r.to) })));
+    return ranges;
+  }
+
+  public exemptions(value: unknown): { id: string; props: FirewallRuleProps }[] {
+    const required = ['id', 'protocol', 'scopes', 'description'];
+    const list = this.list('exemptions', value, 'a list of rules, each a mapping with id, protocol, scopes and description');
+    const ids = new Map<string, number>();
+    return list.map((item, i) => {
+      const at = `exemptions[${i}]`;
+      const e = this.mapping(at, item, RULE_FIELDS, required, 'a mapping with id, protocol, scopes and description');
+      const id = this.matching(`${at}.id`, e.id, RULE_ID,
+        'must be 1-48 lowercase letters, digits or dashes, starting and ending with a letter or digit');
+      if (ids.has(id)) throw this.fail(`${at}.id`, id, `repeats exemptions[${ids.get(id)}].id`);
+      ids.set(id, i);
+      const action = e.action === undefined ? RuleAction.ALLOW : this.oneOf(`${at}.action`, e.action, Object.values(RuleAction));
+      const protocol = this.oneOf(`${at}.protocol`, e.protocol, Object.values(Protocol));
+      const ports = (field: string) => {
+        if (e[field] === undefined) return undefined;
+        if (!hasPorts(protocol)) throw this.fail(`${at}.${field}`, e[field], `cannot be used with protocol ${protocol}; ports exist for udp and tcp only`);
+        return this.ports(`${at}.${field}`, e[field], 'or be left out for any port');
+      };
+      const cidrs = (field: string) => (e[field] === undefined ? undefined : this.cidrs(`${at}.${field}`, e[field], 'or be left out for any address'));
+      const overrideFailsafe = e.overrideFailsafe === undefined ? undefined : this.bool(`${at}.overrideFailsafe`, e.overrideFailsafe);
+      if (overrideFailsafe && action !== RuleAction.DENY) {
+        throw this.fail(`${at}.overrideFailsafe`, true, 'only applies to deny rules; add action: deny or remove it');
+      }
+      const props: FirewallRuleProps = {
+        action,
+        protocol,
+        scopes: this.scopes(`${at}.scopes`, e.scopes),
+        sources: cidrs('sources'),
+        destinations: cidrs('destinations'),
+        sourcePorts: ports('sourcePorts'),
+        destinationPorts: ports('destinationPorts'),
+        nodeOs: e.nodeOs === undefined ? undefined : this.nodeOs(`${at}.nodeOs`, e.nodeOs),
+        description: this.matching(`${at}.description`, e.description, DESCRIPTION, 'must be one line of 1-200 printable ASCII characters'),
+        overrideFailsafe,
+      };
+      return { id, props };
+    });
+  }
+
+  public infrastructure(value: unknown, base: ClusterProfile): InfrastructurePort[] {
+    const required = ['id', 'protocol', 'ports', 'scopes', 'description'];
+    const list = this.list('infrastructure', value, 'a list of ports to keep open, each a mapping with id, protocol, ports, scopes and description');
+    const ids = new Map<string, number>();
+    return list.map((item, i) => {
+      const at = `infrastructure[${i}]`;
+      const e = this.mapping(at, item, INFRA_FIELDS, required, 'a mapping with id, protocol, ports, scopes and description');
+      const id = this.matching(`${at}.id`, e.id, INFRA_ID,
+        'must be 1-44 lowercase letters, digits or dashes, starting and ending with a letter or digit');
+      if (ids.has(id)) throw this.fail(`${at}.id`, id, `repeats infrastructure[${ids.get(id)}].id`);
+      if (base.infrastructure.some((port) => port.id === id)) {
+        throw this.fail(`${at}.id`, id, `is already an infrastructure id of profile '${base.name}'; choose another`);
+      }
+      ids.set(id, i);
+      return {
+        id,
+        protocol: this.oneOf(`${at}.protocol`, e.protocol, [Protocol.UDP, Protocol.TCP]),
+        ports: this.ports(`${at}.ports`, e.ports, 'like [4789]'),
+        scopes: this.scopes(`${at}.scopes`, e.scopes),
+        nodeOs: e.nodeOs === undefined ? [NodeOs.LINUX, NodeOs.WINDOWS] : this.nodeOs(`${at}.nodeOs`, e.nodeOs),
+        fromPods: e.fromPods === undefined ? undefined : this.bool(`${at}.fromPods`, e.fromPods),
+        description: this.matching(`${at}.description`, e.description, DESCRIPTION, 'must be one line of 1-200 printable ASCII characters'),
+      };
+    });
+  }
+
+  /**
+   * Refuses two entries of one list that overlap, naming both, the later one in the file first.
+   * Sorted by start (widest first), each entry is compared with the widest one before it: O(n log n),
+   * as lists may hold 100,000 entries, and every overlap shows as at least one such pair.
+   */
+  private noOverlap(path: string, values: unknown[], spans: { group: string; first: bigint; last: bigint }[]): void {
+    const order = spans.map((_, i) => i).sort((a, b) => {
+      const x = spans[a];
+      const y = spans[b];
+      if (x.group !== y.group) return x.group < y.group ? -1 : 1;
+      if (x.first !== y.first) return x.first < y.first ? -1 : 1;
+      if (x.last !== y.last) return x.last > y.last ? -1 : 1;
+      return a - b;
+    });
+    let widest = -1;
+    for (const i of order) {
+      const span = spans[i];
+      if (widest >= 0 && spans[widest].group === span.group && spans[widest].last >= span.first) {
+        const [later, earlier] = [Math.max(i, widest), Math.min(i, widest)];
+        throw this.fail(`${path}[${later}]`, values[later], `overlaps ${path}[${earlier}] ${shortValue(values[earlier])}`);
+      }
+      if (widest < 0 || spans[widest].group !== span.group || span.last > spans[widest].last) widest = i;
+    }
+  }
 }
