@@ -54,7 +54,7 @@ const project = new cdk8s.ConstructLibraryCdk8s({
       coveragePathIgnorePatterns: ['/node_modules/', '/test/'],
     },
   },
-  gitignore: ['/dist/', '/pkg/', '/.bench/', '/build/'],
+  gitignore: ['/dist/', '/pkg/', '/.bench/', '/build/', '/examples/dist/'],
   npmignoreEnabled: true,
 });
 
@@ -82,5 +82,6 @@ project.addTask('bench', {
   steps: [{ spawn: 'compile' }, { exec: 'ts-node -P test/tsconfig.json --transpile-only bench/run.ts', receiveArgs: true }],
 });
 project.eslint?.addLintPattern('bench');
+project.eslint?.addLintPattern('examples');
 
 project.synth();

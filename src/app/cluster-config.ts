@@ -20,8 +20,6 @@ export interface ClusterConfig {
   readonly iptablesMode?: string;
   readonly linuxBackend?: LinuxBackend;
   readonly reapplyIntervalSeconds?: number;
-  /** Include the CompartmentWorkload example chart (default: for profiles with Windows nodes). */
-  readonly compartmentExample?: boolean;
   /** Emit the namespace (NodeFirewallProps.createNamespace). @default - the NodeFirewall's default */
   readonly createNamespace?: boolean;
   /** Accept CIDRs of prefix length 0 (NodeFirewallProps.allowAnyAddress). @default - the NodeFirewall's default */
@@ -29,7 +27,7 @@ export interface ClusterConfig {
 }
 
 const FIELDS = ['podCidrs', 'serviceCidrs', 'clusterDnsIp', 'upstreamResolvers', 'nodeCidrs', 'nodeLocalDnsIp', 'customResolvers',
-  'infrastructure', 'exemptions', 'compartmentExample', 'namespace', 'createNamespace', 'nodeOs', 'name', 'linuxImage',
+  'infrastructure', 'exemptions', 'namespace', 'createNamespace', 'nodeOs', 'name', 'linuxImage',
   'windowsImage', 'linuxBackend', 'iptablesMode', 'reapplyIntervalSeconds', 'allowAnyAddress'];
 const RULE_FIELDS = ['id', 'action', 'protocol', 'scopes', 'sources', 'destinations', 'sourcePorts', 'destinationPorts', 'nodeOs',
   'description', 'overrideFailsafe'];
@@ -57,6 +55,10 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
   const fail = (path: string, value: unknown, problem: string, valueChars?: number) =>
     new Error(`${where}: ${path} ${shortValue(value, valueChars)} ${problem}`);
   const read = new Reader(fail);
+  if (typeof doc === 'object' && doc !== null && 'compartmentExample' in doc) {
+    throw fail('compartmentExample', (doc as Record<string, unknown>).compartmentExample,
+      'is no longer needed: dist/ holds only the firewall, and the CompartmentWorkload example lives in examples/compartment-workload.ts');
+  }
   const raw = read.mapping('document', doc, FIELDS, [], 'a mapping of override fields, like podCidrs: [10.32.0.0/16]');
 
   const profile: Record<string, unknown> = { ...base };
@@ -94,7 +96,6 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
       }
       return value;
     }),
-    compartmentExample: optional('compartmentExample', (path, value) => read.bool(path, value)),
     createNamespace: optional('createNamespace', (path, value) => read.bool(path, value)),
     allowAnyAddress: optional('allowAnyAddress', (path, value) => read.bool(path, value)),
   };

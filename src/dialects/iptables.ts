@@ -168,12 +168,11 @@ cleanup_sets() {
     esac
   done
 }
+have_rules() { "iptables-$mode-save" -t filter 2>/dev/null | grep -q -e '-j HOSTNET-INPUT'; }
 ${REPORT_FAILURE}
 on_exit() {
   if [ "$locked" = true ]; then cleanup_sets; fi
-  if [ "$applied" != true ]; then
-    report_failure '"iptables-$mode-save" -t filter 2>/dev/null | grep -q -e "-j HOSTNET-INPUT"' "iptables-$mode-save"
-  fi
+  if [ "$applied" != true ]; then report_failure "iptables-$mode-save"; fi
   lock_release
 }
 ${SIGNAL_TRAPS}

@@ -111,9 +111,10 @@ set -eu
 ${LOCK_FUNCTIONS}
 
 applied=false
+have_rules() { nft list table ${TABLE} >/dev/null 2>&1; }
 ${REPORT_FAILURE}
 on_exit() {
-  if [ "$applied" != true ]; then report_failure 'nft list table ${TABLE} >/dev/null 2>&1' nft; fi
+  if [ "$applied" != true ]; then report_failure nft; fi
   lock_release
 }
 ${SIGNAL_TRAPS}

@@ -118,13 +118,13 @@ export function lockCheck(what: string): string {
 }
 
 /**
- * Shell: what a failed apply leaves, said loudly. `$1` is a command that succeeds when our rules
- * are in force, `$2` the tool it needs: without that tool nobody can tell, and we say so.
+ * Shell: what a failed apply leaves, said loudly. `$1` is the tool that `have_rules` (true when our
+ * rules are in force) needs: without that tool nobody can tell, and we say so.
  */
 export const REPORT_FAILURE = `report_failure() {
-  if ! command -v "$2" >/dev/null 2>&1; then
-    echo "hostnet: apply failed: $2 is not installed, so the rules in force (if any) are unchanged and cannot be listed" >&2
-  elif eval "$1"; then
+  if ! command -v "$1" >/dev/null 2>&1; then
+    echo "hostnet: apply failed: $1 is not installed, so the rules in force (if any) are unchanged and cannot be listed" >&2
+  elif have_rules; then
     echo "hostnet: apply failed; the previous hostnet rules stay in force" >&2
   else
     echo "hostnet: APPLY FAILED and this node has NO hostnet rules: its traffic is not filtered by this policy" >&2

@@ -65,7 +65,6 @@ describe('cluster config (CLUSTER_CONFIG)', () => {
       'exemptions:',
       '  - { id: syslog, protocol: udp, scopes: [nodeEgress], destinations: [192.0.2.10], destinationPorts: ["514", 1000-2000], description: syslog }',
       '  - { id: wsus, protocol: udp, scopes: [nodeEgress], destinationPorts: ["8530"], nodeOs: [windows], description: Windows-only }',
-      'compartmentExample: false',
     ].join('\n'));
     // WHEN
     const config = loadClusterConfig(file, ClusterProfiles.k0sCalico());
@@ -77,7 +76,6 @@ describe('cluster config (CLUSTER_CONFIG)', () => {
     expect(config.exemptions[0].props).toMatchObject({ action: RuleAction.ALLOW, scopes: [TrafficScope.NODE_EGRESS] });
     expect(config.exemptions[0].props.destinationPorts!.map(String)).toEqual(['514', '1000-2000']);
     expect(config.exemptions[1].props.nodeOs).toEqual(['windows']);
-    expect(config.compartmentExample).toBe(false);
   });
 
   test('deny exemptions, overrideFailsafe, createNamespace and allowAnyAddress', () => {
@@ -168,7 +166,9 @@ describe('cluster config (CLUSTER_CONFIG)', () => {
     ['infinite seconds', { reapplyIntervalSeconds: Infinity }, `reapplyIntervalSeconds Infinity ${SECONDS}`],
     ['fractional seconds', { reapplyIntervalSeconds: 1.5 }, `reapplyIntervalSeconds 1.5 ${SECONDS}`],
     ['seconds as text', { reapplyIntervalSeconds: '60' }, `reapplyIntervalSeconds "60" ${SECONDS}`],
-    ['a YAML 1.1 boolean', { compartmentExample: 'yes' }, 'compartmentExample "yes" must be true or false'],
+    ['a YAML 1.1 boolean', { createNamespace: 'yes' }, 'createNamespace "yes" must be true or false'],
+    ['the example switch of earlier releases', { compartmentExample: false },
+      'compartmentExample false is no longer needed: dist/ holds only the firewall, and the CompartmentWorkload example lives in examples/compartment-workload.ts'],
     ['a number boolean', { createNamespace: 1 }, 'createNamespace 1 must be true or false'],
     ['a null boolean', { allowAnyAddress: null }, 'allowAnyAddress null must be true or false'],
     // exemptions
