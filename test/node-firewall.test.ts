@@ -68,7 +68,7 @@ describe('Linux DaemonSet', () => {
     expect(container.resources.requests).toEqual({ cpu: '10m', memory: '32Mi' });
   });
 
-  test('runs on every Linux node, whatever its taints, as node-critical, with a pinned image', () => {
+  test('runs on every Linux node, whatever its taints, as node-critical, with a release-tagged image', () => {
     expect(pod.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
     expect(pod.tolerations).toEqual([{ operator: 'Exists' }]);
     expect(pod.priorityClassName).toBe('system-node-critical');
@@ -156,8 +156,8 @@ describe('NodeFirewall in a user app', () => {
 
   test.each([
     [{ name: 'Host_Net' }, 'test/Firewall: name "Host_Net" must be a DNS-1123 label of at most 40 characters'],
-    [{ linuxImage: 'alpine:latest' }, 'test/Firewall: linuxImage "alpine:latest" must be a pinned image reference (a tag other than latest, or a digest)'],
-    [{ linuxImage: 'alpine' }, 'test/Firewall: linuxImage "alpine" must be a pinned image reference (a tag other than latest, or a digest)'],
+    [{ linuxImage: 'alpine:latest' }, 'test/Firewall: linuxImage "alpine:latest" tag latest names no release and moves with every push; use a release tag or a digest'],
+    [{ linuxImage: 'alpine' }, 'test/Firewall: linuxImage "alpine" has neither a tag nor a digest, so it means latest; add :<release tag>, or @sha256:<digest> to pin the bytes'],
     [{ reapplyInterval: Duration.seconds(1) }, 'test/Firewall: reapplyInterval 1 must be whole seconds between 10 and 86400'],
     [{ iptablesMode: 'both' }, 'test/Firewall: iptablesMode "both" must be auto, legacy or nft'],
     [{ namespace: 'Kube_System' }, 'test/Firewall: profile \'k2s\' namespace "Kube_System" must be a DNS-1123 label (1-63 lowercase letters, digits or dashes)'],

@@ -14,6 +14,8 @@ export class HostnetChart extends Chart {
     this.firewall = new NodeFirewall(this, 'NodeFirewall', {
       profile: config.profile,
       name: config.name,
+      createNamespace: config.createNamespace,
+      allowAnyAddress: config.allowAnyAddress,
       linuxImage: config.linuxImage,
       windowsImage: config.windowsImage,
       iptablesMode: config.iptablesMode,

@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { parseCidr } from '../policy/cidr';
 import { DnsResolver, dnsRules } from '../policy/dns-resolver';
 import { NamedRule } from '../policy/firewall-rule';
 
@@ -9,6 +10,12 @@ export interface DnsExemptionProps {
    * @default - none; add them with addResolver()
    */
   readonly resolvers?: DnsResolver[];
+  /**
+   * Accept resolver CIDRs of prefix length 0 (`0.0.0.0/0`, `::/0`), which open DNS to every
+   * address. A NodeFirewall passes its own `allowAnyAddress`.
+   * @default false - such a resolver is refused where it is declared
+   */
+  readonly allowAnyAddress?: boolean;
 }
 
 /**
@@ -17,15 +24,28 @@ export interface DnsExemptionProps {
  * a deny rule that would cut them is refused at synth time.
  */
 export class DnsExemption extends Construct {
-  private readonly declared: DnsResolver[];
+  private readonly declared: DnsResolver[] = [];
+  private readonly allowAnyAddress: boolean;
 
   public constructor(scope: Construct, id: string, props: DnsExemptionProps = {}) {
     super(scope, id);
-    this.declared = [...(props.resolvers ?? [])];
+    this.allowAnyAddress = props.allowAnyAddress ?? false;
+    for (const resolver of props.resolvers ?? []) this.addResolver(resolver);
   }
 
-  /** Declares one more resolver. */
+  /**
+   * Declares one more resolver. Refuses an address that is not an IP address or CIDR, and one
+   * that matches every address unless `allowAnyAddress` is set.
+   */
   public addResolver(resolver: DnsResolver): void {
+    resolver.addresses.forEach((address, i) => {
+      const fail = (problem: string) => new Error(`${this.node.path}: ${resolver.kind}Resolvers[${i}] ${JSON.stringify(address)} ${problem}`);
+      const parsed = parseCidr(address);
+      if (typeof parsed === 'string') throw fail(parsed);
+      if (parsed.prefix === 0 && !this.allowAnyAddress) {
+        throw fail('matches every address: DNS (udp and tcp 53) would be open to every address; list the resolvers\' own addresses, or set allowAnyAddress: true to accept it');
+      }
+    });
     this.declared.push(resolver);
   }
 

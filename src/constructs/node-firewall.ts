@@ -14,6 +14,7 @@ import { CompiledPolicy } from '../policy/compiled-policy';
 import { nodeFailsafes } from '../policy/failsafes';
 import { FirewallPolicy } from '../policy/firewall-policy';
 import { FirewallRuleProps } from '../policy/firewall-rule';
+import { isSystemNamespace } from '../policy/k8s-names';
 import { NodeOs } from '../policy/node-os';
 import { ClusterProfile } from '../profiles/cluster-profile';
 import { infrastructureRules, profileResolvers } from '../profiles/profile-rules';
@@ -59,17 +60,28 @@ export interface NodeFirewallProps {
    */
   readonly namespace?: string;
   /**
-   * Create that namespace (first in the output, labelled for privileged pod security).
+   * Create that namespace (first in the output, labelled for privileged pod security). A system
+   * namespace (`SYSTEM_NAMESPACES`: kube-system, default, linkerd...) is refused while this is true:
+   * the label would change it and `kubectl delete -f` would delete it. Set it to false to deploy
+   * into an existing namespace without emitting it.
    * @default true
    */
   readonly createNamespace?: boolean;
   /**
-   * Linux agent image; it must contain sh, iptables-{legacy,nft}-restore and ipset.
+   * Accept CIDRs that match every address (`0.0.0.0/0`, `::/0`: prefix length 0) in the profile's
+   * podCidrs, upstreamResolvers and nodeCidrs and in resolvers added with `dns.addResolver()`.
+   * Such a value opens DNS to every address, or widens every rule about pods or nodes to any host.
+   * @default false - such a value is refused where it is declared
+   */
+  readonly allowAnyAddress?: boolean;
+  /**
+   * Linux agent image; it must contain sh, iptables-{legacy,nft}-restore and ipset. A reference
+   * with a tag other than latest, or a digest (`name@sha256:<64 hex>`); only a digest pins the bytes.
    * @default DEFAULT_LINUX_IMAGE
    */
   readonly linuxImage?: string;
   /**
-   * Windows agent image (HostProcess).
+   * Windows agent image (HostProcess), with a tag other than latest or a digest, as linuxImage.
    * @default DEFAULT_WINDOWS_IMAGE
    */
   readonly windowsImage?: string;
@@ -106,19 +118,25 @@ export class NodeFirewall extends Construct {
   public constructor(scope: Construct, id: string, props: NodeFirewallProps) {
     super(scope, id);
     this.profile = { ...props.profile, namespace: props.namespace ?? props.profile.namespace };
-    validateProfile(this.node.path, this.profile);
+    const allowAnyAddress = props.allowAnyAddress ?? false;
+    validateProfile(this.node.path, this.profile, { allowAnyAddress });
     this.policy = props.policy ?? FirewallPolicy.denyUdp();
     this.name = props.name ?? 'hostnet';
     this.namespace = this.profile.namespace;
     const fail = (field: string, value: unknown, problem: string) => new Error(`${this.node.path}: ${field} ${JSON.stringify(value)} ${problem}`);
     if (!OBJECT_NAME.test(this.name)) throw fail('name', this.name, 'must be a DNS-1123 label of at most 40 characters');
-    const pinned = (field: string, image: string) => {
+    const createNamespace = props.createNamespace ?? true;
+    if (createNamespace && isSystemNamespace(this.namespace)) {
+      throw fail('namespace', this.namespace, 'is a system namespace: the firewall would relabel it privileged and \'kubectl delete -f\' would delete it; '
+        + 'use a namespace of its own, or set createNamespace: false to deploy into it without emitting it');
+    }
+    const checkedImage = (field: string, image: string) => {
       const problem = imageProblem(image);
       if (problem) throw fail(field, image, problem);
       return image;
     };
-    const image = pinned('linuxImage', props.linuxImage ?? DEFAULT_LINUX_IMAGE);
-    const windowsImage = pinned('windowsImage', props.windowsImage ?? DEFAULT_WINDOWS_IMAGE);
+    const image = checkedImage('linuxImage', props.linuxImage ?? DEFAULT_LINUX_IMAGE);
+    const windowsImage = checkedImage('windowsImage', props.windowsImage ?? DEFAULT_WINDOWS_IMAGE);
     const reapplySeconds = (props.reapplyInterval ?? Duration.minutes(5)).toSeconds();
     if (!Number.isInteger(reapplySeconds) || reapplySeconds < 10 || reapplySeconds > 86400) {
       throw fail('reapplyInterval', reapplySeconds, 'must be whole seconds between 10 and 86400');
@@ -128,7 +146,7 @@ export class NodeFirewall extends Construct {
     const backend = props.linuxBackend ?? LinuxBackend.IPTABLES;
     if (!Object.values(LinuxBackend).includes(backend)) throw fail('linuxBackend', backend, `must be one of ${Object.values(LinuxBackend).join(', ')}`);
 
-    if (props.createNamespace ?? true) {
+    if (createNamespace) {
       new k8s.KubeNamespace(this, 'Namespace', {
         metadata: {
           name: this.namespace,
@@ -140,7 +158,7 @@ export class NodeFirewall extends Construct {
         },
       });
     }
-    this.dns = new DnsExemption(this, 'Dns', { resolvers: profileResolvers(this.profile) });
+    this.dns = new DnsExemption(this, 'Dns', { resolvers: profileResolvers(this.profile), allowAnyAddress });
 
     if (this.profile.nodeOs.includes(NodeOs.LINUX)) {
       new LinuxNodeAgent(this, 'Linux', {

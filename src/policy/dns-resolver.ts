@@ -52,7 +52,12 @@ export class DnsResolver {
     return new DnsResolver(DnsResolverKind.CUSTOM, cidrs);
   }
 
-  private constructor(public readonly kind: DnsResolverKind, public readonly addresses: string[]) {}
+  /** The addresses, frozen: a resolver is checked once, where it is declared. */
+  public readonly addresses: string[];
+
+  private constructor(public readonly kind: DnsResolverKind, addresses: string[]) {
+    this.addresses = Object.freeze([...addresses]) as string[];
+  }
 }
 
 const DNS_PORT = [PortRange.of(53)];

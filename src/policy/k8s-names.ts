@@ -1,8 +1,27 @@
 /** Namespaces are DNS-1123 labels. */
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
+/**
+ * Namespaces that Kubernetes or the cluster's own components create and own. A firewall that emits
+ * one of them as a Namespace object relabels it (Pod Security `privileged`), and `kubectl delete -f`
+ * of the manifests deletes it with everything in it.
+ */
+export const SYSTEM_NAMESPACES: readonly string[] = Object.freeze([
+  // Kubernetes itself
+  'default', 'kube-system', 'kube-public', 'kube-node-lease',
+  // Linkerd, which covers TCP next to this firewall, and its extensions
+  'linkerd', 'linkerd-viz', 'linkerd-cni', 'linkerd-jaeger', 'linkerd-multicluster',
+  // network plugins of the built-in profiles (Flannel on K2s, Calico's operator) and Rancher
+  'kube-flannel', 'calico-system', 'tigera-operator', 'cattle-system',
+]);
+
 /** Problem with a namespace name, or undefined. */
 export function namespaceProblem(namespace: string): string | undefined {
   if (typeof namespace !== 'string' || !NAMESPACE.test(namespace)) return 'must be a DNS-1123 label (1-63 lowercase letters, digits or dashes)';
   return undefined;
+}
+
+/** Whether a namespace belongs to Kubernetes or a cluster component (see SYSTEM_NAMESPACES). */
+export function isSystemNamespace(namespace: string): boolean {
+  return SYSTEM_NAMESPACES.includes(namespace);
 }
