@@ -1,6 +1,8 @@
-import { mkdirSync, mkdtempSync, truncateSync, writeFileSync } from 'fs';
+import { mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { Testing } from 'cdk8s';
+import { buildApp } from '../../src/app/build-app';
 import { loadClusterConfig, parseClusterConfig } from '../../src/app/cluster-config';
 import { RuleAction, TrafficScope } from '../../src/policy/protocol';
 import { ClusterProfiles } from '../../src/profiles/cluster-profiles';
@@ -331,5 +333,23 @@ describe('cluster config (CLUSTER_CONFIG)', () => {
     const file = join(newDir(), 'a\nb.yaml');
     // THEN
     expectRefusal(() => loadClusterConfig(file, ClusterProfiles.k2s()), `CLUSTER_CONFIG names ${JSON.stringify(file)}, which does not exist`);
+  });
+});
+
+describe('the README', () => {
+  test('its CLUSTER_CONFIG example loads and synthesizes with the profile it names', () => {
+    // GIVEN the first yaml block under "Overriding a profile"
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Overriding a profile: `CLUSTER_CONFIG`'));
+    const block = /```yaml\n([\s\S]*?)```/.exec(section)![1];
+    const profile = /CLUSTER_PROFILE=(\S+)/.exec(block)![1];
+    const file = join(mkdtempSync(join(tmpdir(), 'hostnet-readme-')), 'cluster.yaml');
+    writeFileSync(file, block);
+    // WHEN
+    const config = loadClusterConfig(file, ClusterProfiles.byName(profile));
+    const objects = Testing.synth(buildApp(Testing.app(), config).hostnet);
+    // THEN every field it shows took effect somewhere
+    expect(config.exemptions.map((e) => e.id)).toEqual(['ntp', 'wsus', 'no-smb-out']);
+    expect(objects.map((o) => o.kind)).toContain('DaemonSet');
   });
 });
