@@ -71,9 +71,9 @@ const MATRIX: [string, Flow, boolean, Who][] = [
   ['DHCPv6 reply', inbound('UDP', 'fe80::1', 547, 546), true, 'host'],
   ['mDNS in (a host rule allows it; Block wins)', inbound('UDP', '172.19.1.100', 5353, 5353), false, 'ours'],
   ['VXLAN in', inbound('UDP', '172.19.1.100', 40000, 4789), false, 'ours'],
-  // the example CompartmentWorkload's udp/8125: a hole in our rules for pod addresses only; Windows'
-  // inbound default (or a host rule) still decides, since the exemption is not an Allow rule
-  ['workload UDP 8125 to a pod address', { ...inbound('UDP', '172.19.1.100', 40000, 8125), localAddress: '172.20.1.9' }, false, 'default'],
+  // udp/8125 of the CompartmentWorkload example: the default output once opened it (for pod
+  // addresses) on every Windows node; the example is no longer part of dist/, so ours block it
+  ['workload UDP 8125 to a pod address', { ...inbound('UDP', '172.19.1.100', 40000, 8125), localAddress: '172.20.1.9' }, false, 'ours'],
   ['workload UDP 8125 to the host address', inbound('UDP', '172.19.1.100', 40000, 8125), false, 'ours'],
   ['reply of the cluster DNS', inbound('UDP', '172.21.0.10', 53, 50000, QUERY_CLUSTER_DNS), true, 'reply'],
   ['"reply" of a blocked query', inbound('UDP', '8.8.8.8', 53, 50000, QUERY_FOREIGN_DNS), false, 'ours'],
