@@ -4,6 +4,7 @@ export * from './policy/firewall-rule';
 export * from './policy/firewall-policy';
 export * from './policy/dns-resolver';
 export * from './policy/node-os';
+export * from './policy/firewall-mode';
 export * from './profiles/cluster-profile';
 export * from './profiles/cluster-profiles';
 export * from './constructs/dns-exemption';

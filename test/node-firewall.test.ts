@@ -144,7 +144,7 @@ describe('NodeFirewall in a user app', () => {
     // THEN
     const apply = linuxScripts(Testing.synth(chart)).apply;
     expect(apply).toContain('-A HOSTNET-OUTPUT -p udp -d 192.0.2.123 -m udp --dport 123 -m comment --comment ntp -j RETURN');
-    expect(linuxScripts(Testing.synth(chart)).run).toContain('sleep 60 &');
+    expect(linuxScripts(Testing.synth(chart)).run).toContain('reapply_every="${HOSTNET_REAPPLY_SECONDS:-60}"');
   });
 
   test('a bad rule fails synth with the construct path', () => {

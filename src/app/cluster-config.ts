@@ -2,6 +2,7 @@ import { closestName, count, displayFile, fieldPath, shortValue } from './config
 import { readConfigYaml } from './config-yaml';
 import { LinuxBackend } from '../constructs/node-firewall';
 import { Cidr, parseCidr } from '../policy/cidr';
+import { FirewallMode } from '../policy/firewall-mode';
 import { FirewallRuleProps } from '../policy/firewall-rule';
 import { namespaceProblem } from '../policy/k8s-names';
 import { NodeOs } from '../policy/node-os';
@@ -24,11 +25,22 @@ export interface ClusterConfig {
   readonly createNamespace?: boolean;
   /** Accept CIDRs of prefix length 0 (NodeFirewallProps.allowAnyAddress). @default - the NodeFirewall's default */
   readonly allowAnyAddress?: boolean;
+  /** enforce, audit or remove (NodeFirewallProps.mode). @default - the NodeFirewall's default */
+  readonly mode?: FirewallMode;
+  /** NodeFirewallProps.driftCheckInterval in seconds. @default - the NodeFirewall's default */
+  readonly driftCheckIntervalSeconds?: number;
+  /** NodeFirewallProps.maxUnavailable. @default - the NodeFirewall's default */
+  readonly maxUnavailable?: number;
+  /** NodeFirewallProps.minReadySeconds. @default - the NodeFirewall's default */
+  readonly minReadySeconds?: number;
+  /** NodeFirewallProps.checkImage. @default - the NodeFirewall's default */
+  readonly checkImage?: string;
 }
 
 const FIELDS = ['podCidrs', 'serviceCidrs', 'clusterDnsIp', 'upstreamResolvers', 'nodeCidrs', 'nodeLocalDnsIp', 'customResolvers',
   'infrastructure', 'exemptions', 'namespace', 'createNamespace', 'nodeOs', 'name', 'linuxImage',
-  'windowsImage', 'linuxBackend', 'iptablesMode', 'reapplyIntervalSeconds', 'allowAnyAddress'];
+  'windowsImage', 'linuxBackend', 'iptablesMode', 'reapplyIntervalSeconds', 'allowAnyAddress', 'mode', 'driftCheckIntervalSeconds',
+  'maxUnavailable', 'minReadySeconds', 'checkImage', 'apiServer', 'clusterDomain'];
 const RULE_FIELDS = ['id', 'action', 'protocol', 'scopes', 'sources', 'destinations', 'sourcePorts', 'destinationPorts', 'nodeOs',
   'description', 'overrideFailsafe'];
 const INFRA_FIELDS = ['id', 'protocol', 'ports', 'scopes', 'nodeOs', 'fromPods', 'description'];
@@ -76,8 +88,21 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
     profile.namespace = raw.namespace;
   }
   if ('nodeOs' in raw) profile.nodeOs = read.nodeOs('nodeOs', raw.nodeOs);
+  if ('apiServer' in raw) {
+    profile.apiServer = read.matching('apiServer', raw.apiServer, /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?):[1-9][0-9]{0,4}$/,
+      'must be host:port or [ipv6]:port, like "172.19.1.100:6443"');
+  }
+  if ('clusterDomain' in raw) {
+    profile.clusterDomain = read.matching('clusterDomain', raw.clusterDomain, /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, 'must be a DNS domain, like "cluster.local"');
+  }
   if ('infrastructure' in raw) profile.infrastructure = [...base.infrastructure, ...read.infrastructure(raw.infrastructure, base)];
 
+  const whole = (path: string, value: unknown, min: number, max: number, unit: string): number => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw fail(path, value, `must be a whole number of ${unit} from ${min} to ${max}`);
+    }
+    return value;
+  };
   const optional = <T>(field: string, check: (path: string, value: unknown) => T): T | undefined =>
     raw[field] === undefined ? undefined : check(field, raw[field]);
   const image = (path: string, value: unknown) => read.text(path, value, MAX_IMAGE_CHARS, 'an image reference, like "registry.example.com/agent:v1.0"');
@@ -90,13 +115,13 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
     windowsImage: optional('windowsImage', image),
     iptablesMode: optional('iptablesMode', (path, value) => read.oneOf(path, value, ['auto', 'legacy', 'nft'])),
     linuxBackend: optional('linuxBackend', (path, value) => read.oneOf(path, value, Object.values(LinuxBackend))),
-    reapplyIntervalSeconds: optional('reapplyIntervalSeconds', (path, value) => {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 10 || value > 86400) {
-        throw fail(path, value, 'must be a whole number of seconds from 10 to 86400');
-      }
-      return value;
-    }),
+    reapplyIntervalSeconds: optional('reapplyIntervalSeconds', (path, value) => whole(path, value, 10, 86400, 'seconds')),
     createNamespace: optional('createNamespace', (path, value) => read.bool(path, value)),
+    mode: optional('mode', (path, value) => read.oneOf(path, value, Object.values(FirewallMode))),
+    driftCheckIntervalSeconds: optional('driftCheckIntervalSeconds', (path, value) => whole(path, value, 1, 3600, 'seconds')),
+    maxUnavailable: optional('maxUnavailable', (path, value) => whole(path, value, 1, 100000, 'nodes')),
+    minReadySeconds: optional('minReadySeconds', (path, value) => whole(path, value, 0, 3600, 'seconds')),
+    checkImage: optional('checkImage', image),
     allowAnyAddress: optional('allowAnyAddress', (path, value) => read.bool(path, value)),
   };
 }

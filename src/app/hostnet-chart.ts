@@ -21,6 +21,11 @@ export class HostnetChart extends Chart {
       iptablesMode: config.iptablesMode,
       linuxBackend: config.linuxBackend,
       reapplyInterval: config.reapplyIntervalSeconds === undefined ? undefined : Duration.seconds(config.reapplyIntervalSeconds),
+      mode: config.mode,
+      driftCheckInterval: config.driftCheckIntervalSeconds === undefined ? undefined : Duration.seconds(config.driftCheckIntervalSeconds),
+      maxUnavailable: config.maxUnavailable,
+      minReadySeconds: config.minReadySeconds,
+      checkImage: config.checkImage,
     });
     if (config.customResolvers.length > 0) this.firewall.dns.addResolver(DnsResolver.custom(...config.customResolvers));
     for (const exemption of config.exemptions) this.firewall.addRule(exemption.id, exemption.props);

@@ -1,21 +1,19 @@
+import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { NodeAgent } from './node-agent';
+import { AgentOptions } from '../dialects/agent-options';
 import { LinuxScripts } from '../dialects/iptables';
+import { AGENT_PATHS, renderLinuxAgent } from '../dialects/linux-agent';
 import { NodeOs } from '../policy/node-os';
-
-/** Where the scripts are mounted in the pod. */
-const SCRIPT_DIR = '/etc/hostnet';
-
-/** Host directory of the apply lock (apply.sh's default HOSTNET_LOCK_DIR): on tmpfs, gone at reboot. */
-const LOCK_DIR = '/run/hostnet';
 
 /** Props of the Linux agent that enforces a rendered policy on every Linux node. */
 export interface LinuxNodeAgentProps {
   readonly name: string;
   readonly namespace: string;
   readonly image: string;
-  readonly reapplySeconds: number;
+  /** Image with a static busybox (nslookup, nc, timeout, mv), copied into the pod by an init container. */
+  readonly checkImage: string;
   /** iptables mode the scripts use: auto, legacy or nft. */
   readonly iptablesMode: string;
   /**
@@ -23,50 +21,73 @@ export interface LinuxNodeAgentProps {
    * xtables lock with kube-proxy) rather than nft alone (netlink: NET_ADMIN is enough).
    */
   readonly usesIptables: boolean;
-  /** Produces the scripts at synth time, after every rule was added. */
-  readonly scripts: () => LinuxScripts;
+  readonly maxUnavailable: number;
+  readonly minReadySeconds: number;
+  /** Produces the scripts and the loop's settings at synth time, after every rule was added. */
+  readonly scripts: () => { scripts: LinuxScripts; agent: Omit<AgentOptions, 'policyId'> };
 }
+
+/** Readiness: the loop's verdict, with its reason as the probe's message when not Ready. */
+export const READINESS = `pod="\${HOSTNET_POD_DIR:-${AGENT_PATHS.pod}}"
+if [ -e "$pod/ready" ]; then exit 0; fi
+cat "$pod/unready" 2>/dev/null || echo 'hostnet: the policy is not applied yet'
+exit 1`;
 
 /**
  * apply.sh / remove.sh / run.sh on every Linux node, least-privilege: NET_ADMIN (and NET_RAW for
  * iptables) instead of privileged, no hostPID, no API token, tolerating every taint. The host's
- * /run/hostnet holds the lock that keeps applies on a node one at a time, across pods.
+ * /run/hostnet holds the node lock and the last policy that passed the health checks there; an
+ * init container copies a static busybox for those checks; readiness is the loop's verdict.
  */
 export class LinuxNodeAgent extends NodeAgent {
   public constructor(scope: Construct, id: string, props: LinuxNodeAgentProps) {
-    const runScript = `#!/bin/sh
-# cdk8s-hostnet: apply the policy at start, then every ${props.reapplySeconds}s to repair drift
-# (a hand-made flush, a restarted CNI). A failed start crashes the pod, so it shows; a failed
-# re-apply changes nothing and apply.sh says what is in force. SIGTERM waits for a running apply.
-set -u
-trap 'exit 0' TERM INT
-sh ${SCRIPT_DIR}/apply.sh || exit 1
-while :; do
-  sleep ${props.reapplySeconds} &
-  wait $!
-  sh ${SCRIPT_DIR}/apply.sh || echo "hostnet: re-apply failed; retrying in ${props.reapplySeconds}s" >&2
-done
-`;
     super(scope, id, {
       name: props.name,
       namespace: props.namespace,
       os: NodeOs.LINUX,
       files: () => {
-        const scripts = props.scripts();
-        return { 'apply.sh': scripts.apply, 'remove.sh': scripts.remove, 'run.sh': runScript };
+        const { scripts, agent } = props.scripts();
+        const policyId = createHash('sha256').update(scripts.apply).update('\0').update(scripts.remove).digest('hex');
+        return { 'apply.sh': scripts.apply, 'remove.sh': scripts.remove, 'run.sh': renderLinuxAgent({ ...agent, policyId }) };
       },
       tolerations: [{ operator: 'Exists' }],
       securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
       scriptsMode: 0o555,
+      maxUnavailable: props.maxUnavailable,
+      minReadySeconds: props.minReadySeconds,
+      initContainers: [{
+        name: 'tools',
+        image: props.checkImage,
+        imagePullPolicy: 'IfNotPresent',
+        command: ['/bin/busybox', 'cp', '/bin/busybox', `${AGENT_PATHS.tools}/busybox`],
+        resources: {
+          requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('8Mi') },
+          limits: { memory: k8s.Quantity.fromString('16Mi') },
+        },
+        securityContext: {
+          privileged: false,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsUser: 65534,
+          runAsNonRoot: true,
+          capabilities: { drop: ['ALL'] },
+        },
+        volumeMounts: [{ name: 'tools', mountPath: AGENT_PATHS.tools }],
+      }],
       container: {
         name: 'apply',
         image: props.image,
         imagePullPolicy: 'IfNotPresent',
-        command: ['/bin/sh', `${SCRIPT_DIR}/run.sh`],
+        command: ['/bin/sh', `${AGENT_PATHS.scripts}/run.sh`],
         env: [{ name: 'HOSTNET_IPTABLES_MODE', value: props.iptablesMode }],
         resources: {
           requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('32Mi') },
           limits: { memory: k8s.Quantity.fromString('96Mi') },
+        },
+        readinessProbe: {
+          exec: { command: ['/bin/sh', '-c', READINESS] },
+          periodSeconds: 5,
+          failureThreshold: 1,
         },
         securityContext: {
           privileged: false,
@@ -77,14 +98,19 @@ done
           capabilities: { drop: ['ALL'], add: props.usesIptables ? ['NET_ADMIN', 'NET_RAW'] : ['NET_ADMIN'] },
         },
         volumeMounts: [
-          { name: 'scripts', mountPath: SCRIPT_DIR, readOnly: true },
-          { name: 'lock', mountPath: LOCK_DIR },
+          { name: 'scripts', mountPath: AGENT_PATHS.scripts, readOnly: true },
+          { name: 'pod', mountPath: AGENT_PATHS.pod },
+          { name: 'tools', mountPath: AGENT_PATHS.tools, readOnly: true },
+          { name: 'node', mountPath: AGENT_PATHS.node },
           // shared with kube-proxy, so legacy iptables writers never interleave
           ...(props.usesIptables ? [{ name: 'xtables-lock', mountPath: '/run/xtables.lock' }] : []),
         ],
       },
       extraVolumes: [
-        { name: 'lock', hostPath: { path: LOCK_DIR, type: 'DirectoryOrCreate' } },
+        { name: 'pod', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('16Mi') } },
+        { name: 'tools', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
+        // on tmpfs: the lock and the last good policy are gone at reboot, when the rules are too
+        { name: 'node', hostPath: { path: AGENT_PATHS.node, type: 'DirectoryOrCreate' } },
         ...(props.usesIptables ? [{ name: 'xtables-lock', hostPath: { path: '/run/xtables.lock', type: 'FileOrCreate' } }] : []),
       ],
     });

@@ -20,6 +20,12 @@ export interface NodeAgentProps {
   readonly extraVolumes?: k8s.Volume[];
   /** @default - the ConfigMap volume's default mode */
   readonly scriptsMode?: number;
+  /** @default - none */
+  readonly initContainers?: k8s.Container[];
+  /** Nodes whose pod may be replaced at once during a rollout. */
+  readonly maxUnavailable: number;
+  /** Seconds a new pod must be Ready before the rollout moves on. */
+  readonly minReadySeconds: number;
 }
 
 /**
@@ -53,7 +59,9 @@ export class NodeAgent extends Construct {
             'app.kubernetes.io/component': props.os,
           },
         },
-        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(1) } },
+        // the pace at which a changed policy reaches the nodes: a pod that is not Ready stops it
+        updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: k8s.IntOrString.fromNumber(props.maxUnavailable) } },
+        minReadySeconds: props.minReadySeconds,
         template: {
           metadata: { labels, annotations: { [POLICY_HASH_ANNOTATION]: Lazy.any({ produce: () => policyHash(produceFiles()) }) } },
           spec: {
@@ -67,6 +75,7 @@ export class NodeAgent extends Construct {
             // room for an apply in progress to finish: a SIGKILL mid-apply leaves the lock to its lease
             terminationGracePeriodSeconds: 30,
             securityContext: props.securityContext,
+            initContainers: props.initContainers,
             containers: [props.container],
             volumes: [
               { name: 'scripts', configMap: { name: `${objectName}-scripts`, defaultMode: props.scriptsMode } },

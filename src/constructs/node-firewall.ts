@@ -6,12 +6,16 @@ import { imageProblem } from './image-reference';
 import { OBJECT_NAME, firewallLabels } from './labels';
 import { LinuxNodeAgent } from './linux-node-agent';
 import { WindowsNodeAgent } from './windows-node-agent';
+import { DnsCheck } from '../dialects/agent-options';
 import { renderIptables } from '../dialects/iptables';
 import { renderNftables } from '../dialects/nftables';
 import { renderWindowsFirewall } from '../dialects/windows-firewall';
+import { hostOrCidr, parseCidr } from '../policy/cidr';
 import { compilePolicy } from '../policy/compile-policy';
 import { CompiledPolicy } from '../policy/compiled-policy';
+import { DnsResolver, DnsResolverKind } from '../policy/dns-resolver';
 import { nodeFailsafes } from '../policy/failsafes';
+import { FirewallMode } from '../policy/firewall-mode';
 import { FirewallPolicy } from '../policy/firewall-policy';
 import { FirewallRuleProps } from '../policy/firewall-rule';
 import { isSystemNamespace } from '../policy/k8s-names';
@@ -100,7 +104,39 @@ export interface NodeFirewallProps {
    * @default 'auto'
    */
   readonly iptablesMode?: string;
+  /**
+   * Enforce the policy, only count and log what it would drop (audit), or remove it from every node.
+   * @default FirewallMode.ENFORCE
+   */
+  readonly mode?: FirewallMode;
+  /**
+   * How often the agent compares the rules in force with those it applied, and repairs them.
+   * @default Duration.seconds(10)
+   */
+  readonly driftCheckInterval?: Duration;
+  /**
+   * Nodes whose agent may be replaced at once when the policy changes: the rollout's pace.
+   * @default 1
+   */
+  readonly maxUnavailable?: number;
+  /**
+   * Seconds a new agent must stay Ready (its health checks passing) before the rollout moves on.
+   * @default 30
+   */
+  readonly minReadySeconds?: number;
+  /**
+   * Image whose static busybox (nslookup, nc) the Linux agent's health checks use; an init container
+   * copies it into the pod, so nothing is installed at start.
+   * @default DEFAULT_CHECK_IMAGE
+   */
+  readonly checkImage?: string;
 }
+
+/**
+ * The Kubernetes e2e test image of busybox: a static binary with nslookup, nc, timeout and mv.
+ * @see https://github.com/kubernetes/kubernetes/tree/master/test/images/busybox
+ */
+export const DEFAULT_CHECK_IMAGE = 'registry.k8s.io/e2e-test-images/busybox:1.36.1-1';
 
 /**
  * One declared host firewall policy, enforced on every node of the cluster by a DaemonSet.
@@ -145,6 +181,36 @@ export class NodeFirewall extends Construct {
     if (!['auto', 'legacy', 'nft'].includes(iptablesMode)) throw fail('iptablesMode', iptablesMode, 'must be auto, legacy or nft');
     const backend = props.linuxBackend ?? LinuxBackend.IPTABLES;
     if (!Object.values(LinuxBackend).includes(backend)) throw fail('linuxBackend', backend, `must be one of ${Object.values(LinuxBackend).join(', ')}`);
+    const mode = props.mode ?? FirewallMode.ENFORCE;
+    if (!Object.values(FirewallMode).includes(mode)) throw fail('mode', mode, `must be one of ${Object.values(FirewallMode).join(', ')}`);
+    const driftSeconds = (props.driftCheckInterval ?? Duration.seconds(10)).toSeconds();
+    if (!Number.isInteger(driftSeconds) || driftSeconds < 1 || driftSeconds > 3600) {
+      throw fail('driftCheckInterval', driftSeconds, 'must be whole seconds between 1 and 3600');
+    }
+    const maxUnavailable = props.maxUnavailable ?? 1;
+    if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1) throw fail('maxUnavailable', maxUnavailable, 'must be a whole number of nodes, at least 1');
+    const minReadySeconds = props.minReadySeconds ?? 30;
+    if (!Number.isInteger(minReadySeconds) || minReadySeconds < 0 || minReadySeconds > 3600) {
+      throw fail('minReadySeconds', minReadySeconds, 'must be whole seconds between 0 and 3600');
+    }
+    const checkImage = checkedImage('checkImage', props.checkImage ?? DEFAULT_CHECK_IMAGE);
+    const apiServer = this.profile.apiServer;
+    if (apiServer !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?):[1-9][0-9]{0,4}$/.test(apiServer)) {
+      throw fail('apiServer', apiServer, 'must be host:port or [ipv6]:port, like 172.19.1.100:6443');
+    }
+    const clusterDomain = this.profile.clusterDomain ?? 'cluster.local';
+    if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(clusterDomain)) throw fail('clusterDomain', clusterDomain, 'must be a DNS domain, like cluster.local');
+
+    // what each node's loop needs besides the rules (resolvers are read at synth time: addResolver may come later)
+    const agentOptions = () => ({
+      name: this.name,
+      mode,
+      reapplySeconds,
+      driftSeconds,
+      dnsChecks: dnsChecks(this.dns.resolvers),
+      dnsName: `kubernetes.default.svc.${clusterDomain}`,
+      apiServer,
+    });
 
     if (createNamespace) {
       new k8s.KubeNamespace(this, 'Namespace', {
@@ -165,10 +231,15 @@ export class NodeFirewall extends Construct {
         name: this.name,
         namespace: this.namespace,
         image,
-        reapplySeconds,
+        checkImage,
         iptablesMode,
         usesIptables: backend === LinuxBackend.IPTABLES,
-        scripts: () => (backend === LinuxBackend.NFTABLES ? renderNftables : renderIptables)(this._compile(NodeOs.LINUX), this.name),
+        maxUnavailable,
+        minReadySeconds,
+        scripts: () => ({
+          scripts: (backend === LinuxBackend.NFTABLES ? renderNftables : renderIptables)(this._compile(NodeOs.LINUX), this.name, mode),
+          agent: agentOptions(),
+        }),
       });
     }
     if (this.profile.nodeOs.includes(NodeOs.WINDOWS)) {
@@ -177,8 +248,10 @@ export class NodeFirewall extends Construct {
         namespace: this.namespace,
         image: windowsImage,
         reapplySeconds,
+        maxUnavailable,
+        minReadySeconds,
         taints: this.profile.windowsTaints,
-        scripts: () => renderWindowsFirewall(this._compile(NodeOs.WINDOWS), this.name),
+        scripts: () => ({ scripts: renderWindowsFirewall(this._compile(NodeOs.WINDOWS), this.name, mode), agent: agentOptions() }),
       });
     }
   }
@@ -193,4 +266,23 @@ export class NodeFirewall extends Construct {
   public _compile(os: NodeOs): CompiledPolicy {
     return compilePolicy(this.node.path, this.policy, [...nodeFailsafes(), ...infrastructureRules(this.profile, os), ...this.dns._rules()], os);
   }
+}
+
+/** The resolvers the agent checks, the cluster DNS Service first: single addresses only (a CIDR names no server). */
+function dnsChecks(resolvers: DnsResolver[]): DnsCheck[] {
+  const labels: Partial<Record<DnsResolverKind, string>> = {
+    [DnsResolverKind.CLUSTER_SERVICE]: 'cluster-dns',
+    [DnsResolverKind.NODE_LOCAL_CACHE]: 'node-local-dns',
+    [DnsResolverKind.UPSTREAM]: 'upstream',
+    [DnsResolverKind.CUSTOM]: 'custom',
+  };
+  const order = Object.keys(labels);
+  return [...resolvers].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind)).flatMap((resolver) => {
+    const label = labels[resolver.kind];
+    const addresses = resolver.kind === DnsResolverKind.NODE_LOCAL_CACHE ? resolver.addresses.slice(0, 1) : resolver.addresses;
+    return label === undefined ? [] : addresses.flatMap((address) => {
+      const cidr = parseCidr(address);
+      return typeof cidr !== 'string' && cidr.prefix === (cidr.family === 'ipv4' ? 32 : 128) ? [{ label, server: hostOrCidr(cidr) }] : [];
+    });
+  });
 }

@@ -2,6 +2,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { NodeAgent } from './node-agent';
 import { tolerationsFor } from './tolerations';
+import { AgentOptions } from '../dialects/agent-options';
 import { WindowsScripts } from '../dialects/windows-firewall';
 import { NodeOs } from '../policy/node-os';
 import { NodeTaint } from '../profiles/cluster-profile';
@@ -15,8 +16,11 @@ export interface WindowsNodeAgentProps {
   readonly namespace: string;
   readonly image: string;
   readonly reapplySeconds: number;
+  readonly maxUnavailable: number;
+  readonly minReadySeconds: number;
   readonly taints: NodeTaint[];
-  readonly scripts: () => WindowsScripts;
+  /** Produces the scripts and the loop's settings at synth time, after every rule was added. */
+  readonly scripts: () => { scripts: WindowsScripts; agent: Omit<AgentOptions, 'policyId'> };
 }
 
 /**
@@ -42,8 +46,10 @@ while ($true) {
       name: props.name,
       namespace: props.namespace,
       os: NodeOs.WINDOWS,
+      maxUnavailable: props.maxUnavailable,
+      minReadySeconds: props.minReadySeconds,
       files: () => {
-        const scripts = props.scripts();
+        const { scripts } = props.scripts();
         return { 'apply.ps1': scripts.apply, 'remove.ps1': scripts.remove, 'run.ps1': runScript };
       },
       tolerations: tolerationsFor(props.taints),

@@ -1,3 +1,5 @@
+import { FirewallMode } from '../policy/firewall-mode';
+
 /**
  * One apply or remove at a time on a node, in POSIX sh with only what the agent image has (dash,
  * ln, rm, sleep, cat): two runs at once (the agent's loop and an operator's manual run, or two pods
@@ -130,3 +132,10 @@ export const REPORT_FAILURE = `report_failure() {
     echo "hostnet: APPLY FAILED and this node has NO hostnet rules: its traffic is not filtered by this policy" >&2
   fi
 }`;
+
+/** The header line that says what a script's mode does with the rules that drop. */
+export function modeComment(mode: FirewallMode): string {
+  return mode === FirewallMode.AUDIT
+    ? '# Mode: AUDIT. Nothing is dropped: each rule that would drop counts the packets (its counter) and\n# logs a few per minute to the kernel log, prefixed "hostnet <rule id>".'
+    : '# Mode: enforce.';
+}

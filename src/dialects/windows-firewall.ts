@@ -1,6 +1,7 @@
 import { psArray, psComment, psQuote } from './windows-powershell';
 import { WINDOWS_RULE_GROUP, WindowsRule, planWindowsRules } from './windows-rules';
 import { CompiledPolicy } from '../policy/compiled-policy';
+import { FirewallMode } from '../policy/firewall-mode';
 
 /** The scripts a Windows node runs (powershell.exe 5.1 -File): apply the whole policy, or remove all of it. */
 export interface WindowsScripts {
@@ -12,7 +13,7 @@ export interface WindowsScripts {
  * Renders the policy for Windows Firewall: Block rules in group `cdk8s-hostnet`, written as data
  * (one hashtable of New-NetFirewallRule parameters per rule) that one short loop converges to.
  */
-export function renderWindowsFirewall(policy: CompiledPolicy, name: string): WindowsScripts {
+export function renderWindowsFirewall(policy: CompiledPolicy, name: string, mode: FirewallMode = FirewallMode.ENFORCE): WindowsScripts {
   const plan = planWindowsRules(policy, name);
   const rules = plan.groups.flatMap((g) => g.rules);
   const data = plan.groups.flatMap((group) => [
@@ -41,6 +42,9 @@ export function renderWindowsFirewall(policy: CompiledPolicy, name: string): Win
     ...header.map((line) => psComment(line)),
     '',
     ...PRELUDE(name),
+    mode === FirewallMode.AUDIT
+      ? '# Mode: AUDIT. Windows Firewall has no log-only action: the rules are created disabled, so nothing is\n# dropped and `Get-NetFirewallRule -Group cdk8s-hostnet` shows what enforce would block.\n$Enabled = \'False\''
+      : '# Mode: enforce.\n$Enabled = \'True\'',
     '',
     '# The rules, as data: each hashtable holds New-NetFirewallRule parameters.',
     `$Rules = @(${data.length ? '' : ')'}`,
@@ -164,7 +168,7 @@ const APPLY_MAIN = `try {
     $old = $existing[$spec.Name]
     if ($null -ne $old) {
       $intact = ($old.DisplayName -ceq $spec.DisplayName) -and ($old.Description -ceq $spec.Description) -and
-        ("$($old.Enabled)" -eq 'True') -and ("$($old.Action)" -eq $spec.Action) -and
+        ("$($old.Enabled)" -eq $Enabled) -and ("$($old.Action)" -eq $spec.Action) -and
         ("$($old.Direction)" -eq $spec.Direction) -and ("$($old.Profile)" -eq 'Any')
       if ($intact) { $unchanged++; continue }
       # changed by hand: put it back as generated (the name is the same, so it cannot be created first)
@@ -173,7 +177,7 @@ const APPLY_MAIN = `try {
     } else {
       $created++
     }
-    New-NetFirewallRule @spec -Group $Group -Profile Any -Enabled True -PolicyStore $Store | Out-Null
+    New-NetFirewallRule @spec -Group $Group -Profile Any -Enabled $Enabled -PolicyStore $Store | Out-Null
   }
   # Then remove what the policy no longer holds (a changed rule has a new name: its old version goes here).
   foreach ($name in @($existing.Keys | Sort-Object)) {

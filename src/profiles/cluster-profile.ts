@@ -55,6 +55,17 @@ export interface ClusterProfile {
    */
   readonly nodeCidrs?: string[];
   readonly infrastructure: InfrastructurePort[];
+  /**
+   * `host:port` of the Kubernetes API server as nodes reach it: the agents check TCP to it before and
+   * after an apply. IPv6 as `[addr]:port`.
+   * @default - the kubernetes Service (KUBERNETES_SERVICE_HOST and _PORT in the agent's pod)
+   */
+  readonly apiServer?: string;
+  /**
+   * The cluster's DNS domain: the agents ask the resolvers for `kubernetes.default.svc.<domain>`.
+   * @default 'cluster.local'
+   */
+  readonly clusterDomain?: string;
   readonly nodeOs: NodeOs[];
   /** Taints of Windows nodes. */
   readonly windowsTaints: NodeTaint[];

@@ -19,6 +19,8 @@ export const K2S_PROFILE: ClusterProfile = {
   upstreamResolvers: ['172.19.1.1'],
   // control plane 172.19.1.100 and host switch 172.19.1.1 share the K2s host network
   nodeCidrs: ['172.19.1.0/24'],
+  // the control-plane VM (cfg/config.json 172.19.1.100) serves the API on 6443
+  apiServer: '172.19.1.100:6443',
   infrastructure: [
     {
       id: 'k2s-dnsproxy',

@@ -203,6 +203,66 @@ for (const backend of BACKENDS) {
       }
     });
 
+    /**
+     * Packets counted by the rules that would drop, on both nodes. iptables: the RETURN line after each
+     * rate-limited LOG line; nftables: every rule with a counter (in audit mode only those that would drop).
+     */
+    const wouldDrop = async () => {
+      let sum = 0;
+      for (const node of ['nodeA', 'nodeB'] as Role[]) {
+        if (backend.label === 'nftables') {
+          const table = (await topo.execOk(node, 'nft list table inet hostnet')).stdout;
+          for (const m of table.matchAll(/counter packets (\d+) bytes \d+ accept/g)) sum += Number(m[1]);
+          continue;
+        }
+        for (const save of [`iptables-${variant}-save -c`, `ip6tables-${variant}-save -c`]) {
+          const lines = (await topo.execOk(node, save)).stdout.split('\n');
+          lines.forEach((line, i) => {
+            if (i > 0 && lines[i - 1].includes('-j LOG --log-prefix "hostnet ') && / -j RETURN$/.test(line)) sum += Number(/^\[(\d+):/.exec(line)![1]);
+          });
+        }
+      }
+      return sum;
+    };
+
+    describe.each(PROFILE_NAMES)('audit mode, profile %s', (profile) => {
+      const audit = synth(profile, { mode: 'audit' });
+      const enforce = synth(profile);
+
+      beforeAll(async () => {
+        for (const node of ['nodeA', 'nodeB'] as Role[]) {
+          await applyOk(node, audit.apply);
+          // flows an earlier profile allowed must be judged anew, not pass as replies
+          await topo.execOk(node, 'conntrack -F');
+        }
+        await topo.execOk('ext', 'conntrack -F');
+      });
+
+      test('every flow passes, and the audit counters rise for exactly the flows enforce drops', async () => {
+        const rows: string[] = [];
+        for (const [label, request, allowedWhenEnforced] of trafficMatrix(profile)) {
+          const before = await wouldDrop();
+          const [passed] = await probeMany(topo, [request]);
+          const counted = (await wouldDrop()) > before;
+          const ok = passed && counted === !allowedWhenEnforced;
+          rows.push(`${ok ? 'ok  ' : 'FAIL'} ${passed ? 'passed' : 'DROPPED'}, ${counted ? 'counted as would_drop' : 'not counted'}: ${label}`);
+        }
+        expect(rows.filter((r) => r.startsWith('FAIL'))).toEqual([]);
+        expect(rows.filter((r) => r.includes('counted as would_drop')).length).toBeGreaterThan(5);
+      });
+
+      test('enforce -> audit -> enforce converges, and remove.sh leaves no residue', async () => {
+        await applyOk('nodeA', enforce.apply);
+        const enforced = await ruleSet('nodeA');
+        await applyOk('nodeA', audit.apply);
+        expect(await ruleSet('nodeA')).not.toEqual(enforced);
+        await applyOk('nodeA', enforce.apply);
+        expect(await ruleSet('nodeA')).toEqual(enforced);
+        for (const node of ['nodeA', 'nodeB'] as Role[]) expect((await runScript(node, audit.remove)).code).toBe(0);
+        expect(await ruleSet('nodeA')).not.toMatch(/HOSTNET|table inet hostnet/);
+      });
+    });
+
     // the nftables backend has no flavour to pick
     if (backend.label !== 'nftables') {
       test('auto mode picks the iptables flavour kubelet uses', async () => {
