@@ -10,6 +10,7 @@
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { measureAgent } from './agent';
 import { measureApply } from './apply-time';
 import { BenchSetupError, NS_PREFIX, REPO, benchOptions, checkLib, nowMs, progress, removeDeadRunsNamespaces, removeOwnNamespaces, run } from './common';
 import { describeMachine } from './machine';
@@ -18,7 +19,7 @@ import { renderReport } from './report';
 import { measureSynth, resolveSynthApp } from './synth-time';
 import { measureThroughput } from './throughput';
 
-const REQUIRED_TOOLS = ['ip', 'ss', 'iperf3', 'ipset', 'nft', 'iptables-nft', 'iptables-nft-restore', 'ip6tables-nft-restore', 'lscpu'];
+const REQUIRED_TOOLS = ['ip', 'ss', 'iperf3', 'ipset', 'nft', 'iptables-nft', 'iptables-nft-restore', 'ip6tables-nft-restore', 'lscpu', 'busybox'];
 
 function parseArgs(argv: string[]): { smoke: boolean; libDir: string } {
   let smoke = false;
@@ -91,7 +92,8 @@ async function main(): Promise<number> {
     const synth = await measureSynth(opts, tmp, app);
     const apply = await measureApply(opts, tmp);
     const throughput = await measureThroughput(opts, tmp);
-    const ratios: Ratio[] = [...throughput.ratios, ...apply.ratios, ...synth.ratios];
+    const agent = await measureAgent(opts, tmp);
+    const ratios: Ratio[] = [...throughput.ratios, ...apply.ratios, ...synth.ratios, ...agent.ratios];
 
     const printed = new Set(ratios.map((r) => r.key));
     const absent = expectedRatioKeys().filter((k) => !printed.has(k));
@@ -105,7 +107,7 @@ async function main(): Promise<number> {
       `${ratios.filter((r) => r.target).length - missed.length} targets met, ${missed.length} missed${opts.smoke ? ' (not enforced in --smoke)' : ''}\n`);
     if (opts.smoke) return 0;
 
-    const report = renderReport({ machine, loadAtEnd: loadavg(), seconds, ratios, throughput, apply, synth, warnings });
+    const report = renderReport({ machine, loadAtEnd: loadavg(), seconds, ratios, throughput, apply, synth, agent, warnings });
     const target = join(REPO, 'BENCHMARKS.md');
     writeFileSync(`${target}.tmp`, report);
     renameSync(`${target}.tmp`, target);

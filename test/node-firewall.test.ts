@@ -1,5 +1,5 @@
 import { Duration, Testing } from 'cdk8s';
-import { ClusterProfiles, FirewallPolicy, NodeFirewall, Protocol, RuleAction, TrafficScope, PortRange } from '../src';
+import { ClusterProfiles, DEFAULT_CHECK_IMAGE, FirewallMode, FirewallPolicy, NodeFirewall, Protocol, RuleAction, TrafficScope, PortRange } from '../src';
 import { expectValidManifests } from './util/k8s-schema';
 import { shellcheck } from './util/shellcheck';
 import { PROFILE_NAMES, findObject, linuxScripts, synthProfile, windowsScripts } from './util/synth';
@@ -165,8 +165,69 @@ describe('NodeFirewall in a user app', () => {
     [{ profile: { ...ClusterProfiles.k2s(), clusterDnsIp: '172.21.0.0/16' } }, 'test/Firewall: profile \'k2s\' clusterDnsIp "172.21.0.0/16" must be a single address, not a range'],
     [{ profile: ClusterProfiles.k0sCalico() }, 'test/Firewall: profile \'k0s-calico\' upstreamResolvers [] must list at least one CIDR; set it in the cluster config (CLUSTER_CONFIG)'],
     [{ profile: ClusterProfiles.generic() }, 'test/Firewall: profile \'generic\' podCidrs [] must list at least one CIDR; set it in the cluster config (CLUSTER_CONFIG)'],
+    [{ mode: 'dry-run' as FirewallMode }, 'test/Firewall: mode "dry-run" must be one of enforce, audit, remove'],
+    [{ driftCheckInterval: Duration.millis(500) }, 'test/Firewall: driftCheckInterval 0.5 must be whole seconds between 1 and 3600'],
+    [{ maxUnavailable: 0 }, 'test/Firewall: maxUnavailable 0 must be a whole number of nodes, at least 1'],
+    [{ minReadySeconds: -1 }, 'test/Firewall: minReadySeconds -1 must be whole seconds between 0 and 3600'],
+    [{ checkImage: 'busybox' }, 'test/Firewall: checkImage "busybox" has neither a tag nor a digest, so it means latest; add :<release tag>, or @sha256:<digest> to pin the bytes'],
+    [{ profile: { ...ClusterProfiles.k2s(), apiServer: '172.19.1.100' } }, 'test/Firewall: apiServer "172.19.1.100" must be host:port or [ipv6]:port, like 172.19.1.100:6443'],
+    [{ profile: { ...ClusterProfiles.k2s(), clusterDomain: 'Cluster Local' } }, 'test/Firewall: clusterDomain "Cluster Local" must be a DNS domain, like cluster.local'],
   ])('refuses %j', (props, message) => {
     expect(() => new NodeFirewall(Testing.chart(), 'Firewall', { profile: ClusterProfiles.k2s(), ...props })).toThrow(message);
+  });
+});
+
+describe('rollout and health checks', () => {
+  test('defaults: one node at a time, Ready for 30 s; busybox copied in; readiness is the loop\'s verdict', () => {
+    // GIVEN / WHEN
+    const objects = synthProfile('k2s');
+    const spec = findObject(objects, 'DaemonSet', 'hostnet-linux').spec;
+    // THEN
+    expect(spec.updateStrategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } });
+    expect(spec.minReadySeconds).toBe(30);
+    const init = spec.template.spec.initContainers[0];
+    expect(init).toMatchObject({ image: DEFAULT_CHECK_IMAGE, command: ['/bin/busybox', 'cp', '/bin/busybox', '/run/hostnet-tools/busybox'] });
+    expect(init.securityContext).toMatchObject({ runAsNonRoot: true, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true });
+    const probe = spec.template.spec.containers[0].readinessProbe;
+    expect(probe.exec.command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(shellcheck(probe.exec.command[2], 'readiness')).toEqual([]);
+    // k2s declares its API server; the resolvers are checked cluster DNS first
+    const run = linuxScripts(objects).run;
+    expect(run).toContain('api_host="${HOSTNET_API_HOST:-172.19.1.100}"');
+    expect(run).toContain('dns_checks="cluster-dns=172.21.0.10 upstream=172.19.1.1"');
+    expect(run).toMatch(/^policy=[0-9a-f]{64}$/m);
+  });
+
+  test('custom pace, drift interval, mode and domain reach the DaemonSet and run.sh; audit renders no DROP', () => {
+    const chart = Testing.chart();
+    new NodeFirewall(chart, 'Firewall', {
+      profile: { ...ClusterProfiles.k2s(), clusterDomain: 'k2s.internal' },
+      maxUnavailable: 3,
+      minReadySeconds: 0,
+      driftCheckInterval: Duration.seconds(5),
+      mode: FirewallMode.AUDIT,
+    });
+    const objects = Testing.synth(chart);
+    const spec = findObject(objects, 'DaemonSet', 'hostnet-linux').spec;
+    expect(spec.updateStrategy.rollingUpdate.maxUnavailable).toBe(3);
+    expect(spec.minReadySeconds).toBe(0);
+    const scripts = linuxScripts(objects);
+    expect(scripts.run).toContain('drift_every="${HOSTNET_DRIFT_SECONDS:-5}"');
+    expect(scripts.run).toContain("dns_name='kubernetes.default.svc.k2s.internal'");
+    expect(scripts.apply).not.toContain('-j DROP');
+    expect(scripts.apply).toContain('-m comment --comment default-deny-udp -j RETURN');
+    expect(scripts.apply).toContain('-j LOG --log-prefix "hostnet default-deny-udp "');
+    expect(findObject(objects, 'ConfigMap', 'hostnet-windows-scripts').data['apply.ps1']).toContain("$Enabled = 'False'");
+    expectValidManifests(objects);
+  });
+
+  test('remove mode: run.sh removes and idles; the scripts are the same rules', () => {
+    const chart = Testing.chart();
+    new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s(), mode: FirewallMode.REMOVE });
+    const run = linuxScripts(Testing.synth(chart)).run;
+    expect(run).toContain('until sh "$pod/remove.sh"; do');
+    expect(run).not.toContain('gated_apply;');
+    expect(shellcheck(run, 'run.sh')).toEqual([]);
   });
 });
 

@@ -173,7 +173,7 @@ export class NodeFirewall extends Construct {
     };
     const image = checkedImage('linuxImage', props.linuxImage ?? DEFAULT_LINUX_IMAGE);
     const windowsImage = checkedImage('windowsImage', props.windowsImage ?? DEFAULT_WINDOWS_IMAGE);
-    const reapplySeconds = (props.reapplyInterval ?? Duration.minutes(5)).toSeconds();
+    const reapplySeconds = (props.reapplyInterval ?? Duration.minutes(5)).toMilliseconds() / 1000;
     if (!Number.isInteger(reapplySeconds) || reapplySeconds < 10 || reapplySeconds > 86400) {
       throw fail('reapplyInterval', reapplySeconds, 'must be whole seconds between 10 and 86400');
     }
@@ -183,7 +183,7 @@ export class NodeFirewall extends Construct {
     if (!Object.values(LinuxBackend).includes(backend)) throw fail('linuxBackend', backend, `must be one of ${Object.values(LinuxBackend).join(', ')}`);
     const mode = props.mode ?? FirewallMode.ENFORCE;
     if (!Object.values(FirewallMode).includes(mode)) throw fail('mode', mode, `must be one of ${Object.values(FirewallMode).join(', ')}`);
-    const driftSeconds = (props.driftCheckInterval ?? Duration.seconds(10)).toSeconds();
+    const driftSeconds = (props.driftCheckInterval ?? Duration.seconds(10)).toMilliseconds() / 1000;
     if (!Number.isInteger(driftSeconds) || driftSeconds < 1 || driftSeconds > 3600) {
       throw fail('driftCheckInterval', driftSeconds, 'must be whole seconds between 1 and 3600');
     }

@@ -36,7 +36,7 @@ export function renderLinuxAgent(o: AgentOptions): string {
 # - Every ${o.driftSeconds}s the rules in force are compared with those just applied (apply.sh state) and
 #   repaired when they differ, saying what changed; every ${o.reapplySeconds}s a full re-apply runs anyway.
 # - remove: remove.sh runs, then the pod idles Ready; delete the objects once the rollout is done.
-set -u
+${o.mode === FirewallMode.REMOVE ? '# shellcheck disable=SC2034 # (remove mode leaves the loop\'s settings unused)\n' : ''}set -u
 scripts="\${HOSTNET_SCRIPTS:-${AGENT_PATHS.scripts}}"
 pod="\${HOSTNET_POD_DIR:-${AGENT_PATHS.pod}}"
 node="\${HOSTNET_LOCK_DIR:-${AGENT_PATHS.node}}"

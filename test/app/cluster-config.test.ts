@@ -96,6 +96,27 @@ describe('cluster config (CLUSTER_CONFIG)', () => {
     expect(linuxScripts(synthProfile('k2s', { exemptions: doc.exemptions })).apply).toContain('no-dns-upstream');
   });
 
+  test('mode, rollout pace, drift interval, check image, API server and cluster domain', () => {
+    // GIVEN
+    const doc = {
+      mode: 'audit',
+      driftCheckIntervalSeconds: 5,
+      maxUnavailable: 2,
+      minReadySeconds: 0,
+      checkImage: 'registry.example/busybox:1.36.1',
+      apiServer: '[fd00::1]:6443',
+      clusterDomain: 'k2s.internal',
+    };
+    // WHEN
+    const config = parseClusterConfig('cluster.yaml', doc, ClusterProfiles.k2s());
+    // THEN
+    expect(config).toMatchObject({ mode: 'audit', driftCheckIntervalSeconds: 5, maxUnavailable: 2, minReadySeconds: 0, checkImage: 'registry.example/busybox:1.36.1' });
+    expect(config.profile).toMatchObject({ apiServer: '[fd00::1]:6443', clusterDomain: 'k2s.internal' });
+    const run = linuxScripts(synthProfile('k2s', doc)).run;
+    expect(run).toContain('api_host="${HOSTNET_API_HOST:-fd00::1}"');
+    expect(run).toContain('drift_every="${HOSTNET_DRIFT_SECONDS:-5}"');
+  });
+
   test.each([
     ['an empty file', ''],
     ['comments only', '# nothing to override yet\n'],
@@ -169,6 +190,12 @@ describe('cluster config (CLUSTER_CONFIG)', () => {
     ['fractional seconds', { reapplyIntervalSeconds: 1.5 }, `reapplyIntervalSeconds 1.5 ${SECONDS}`],
     ['seconds as text', { reapplyIntervalSeconds: '60' }, `reapplyIntervalSeconds "60" ${SECONDS}`],
     ['a YAML 1.1 boolean', { createNamespace: 'yes' }, 'createNamespace "yes" must be true or false'],
+    ['an unknown mode', { mode: 'dry-run' }, 'mode "dry-run" must be one of enforce, audit, remove'],
+    ['a zero drift interval', { driftCheckIntervalSeconds: 0 }, 'driftCheckIntervalSeconds 0 must be a whole number of seconds from 1 to 3600'],
+    ['no node at a time', { maxUnavailable: 0 }, 'maxUnavailable 0 must be a whole number of nodes from 1 to 100000'],
+    ['negative readiness time', { minReadySeconds: -1 }, 'minReadySeconds -1 must be a whole number of seconds from 0 to 3600'],
+    ['an API server without a port', { apiServer: '172.19.1.100' }, 'apiServer "172.19.1.100" must be host:port or [ipv6]:port, like "172.19.1.100:6443"'],
+    ['a cluster domain with spaces', { clusterDomain: 'cluster local' }, 'clusterDomain "cluster local" must be a DNS domain, like "cluster.local"'],
     ['the example switch of earlier releases', { compartmentExample: false },
       'compartmentExample false is no longer needed: dist/ holds only the firewall, and the CompartmentWorkload example lives in examples/compartment-workload.ts'],
     ['a number boolean', { createNamespace: 1 }, 'createNamespace 1 must be true or false'],
