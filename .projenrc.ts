@@ -69,11 +69,22 @@ const bundle = project.addTask('bundle', {
 });
 project.compileTask.spawn(bundle);
 
+// jsii takes 10-15 s, the synth about 2 s: compile only when src/ (or package.json, tsconfig.json,
+// package-lock.json) is newer than lib/, .jsii or the bundle, or one of them is missing.
+const compileIfStale = { spawn: project.compileTask.name, condition: 'node scripts/needs-compile.js' };
+
 // `cdk8s synth` runs the bundled app (no ts-node); the CLI's upgrade check fails offline.
 project.addTask('synth', {
-  description: 'Compile and synthesize the manifests of one cluster into dist/',
+  description: 'Synthesize the manifests of one cluster into dist/, compiling first when src/ changed since the last compile',
   env: { CDK8S_CHECK_UPGRADE: 'false' },
-  steps: [{ spawn: 'compile' }, { exec: 'cdk8s synth' }],
+  steps: [compileIfStale, { exec: 'cdk8s synth' }],
+});
+
+// npm runs prepack before `npm pack` and `npm publish` (and before installing from git): a package
+// can then never lack lib/ or .jsii, nor hold a lib/ older than src/.
+project.addTask('prepack', {
+  description: 'Before npm pack/publish: compile when lib/ or .jsii is missing or older than src/',
+  steps: [compileIfStale],
 });
 
 // The benchmark (issue 5) prints ratios and writes BENCHMARKS.md; not a test: CI runs its smoke only.
