@@ -32,6 +32,9 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   // jsii only packs bundled non-jsii dependencies
   bundledDeps: ['ipaddr.js@^2.2.0', 'yaml@^2'],
 
+  // engines: Node.js 20 or later; CI builds and tests on 20 and 22 (.ci/run)
+  minNodeVersion: '20.0.0',
+
   // nothing here may need GitHub or a release pipeline
   github: false,
   release: false,
@@ -61,6 +64,11 @@ const project = new cdk8s.ConstructLibraryCdk8s({
 // eslint-import-resolver-typescript pulls unrs-resolver 1.13.0, whose native bindings are incomplete
 // on the npm registry reachable here, and `npm ci` then fails (FIELD-NOTES: toolchain facts).
 project.package.addField('overrides', { 'unrs-resolver': '1.12.2' });
+
+// jsii (and jsii-pacmak) print a 12-line banner on every run on Node 20, which ended jsii's support on
+// 2026-10-30: @jsii/check-node names it "end-of-life", silenced per major by this variable (the
+// ..._DEPRECATED_NODE_VERSION one only covered the six months before). Node 22 is built in CI too.
+project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
 
 // The synth app as one file: loading ~100 modules one by one cost more than synthesizing.
 const bundle = project.addTask('bundle', {
