@@ -1,5 +1,6 @@
 import { LinuxSet, LinuxSetRegistry, SET_PREFIX, fitsMultiport } from './linux-sets';
 import { LOCK_FUNCTIONS, LOCK_OR_EXIT, REPORT_FAILURE, SIGNAL_TRAPS, lockCheck, modeComment } from './node-lock';
+import { denyIds, iptablesMetrics } from './rule-metrics';
 import { comment, expandingHeredoc, heredoc, shQuote } from './shell';
 import { Family, hostOrCidr } from '../policy/cidr';
 import { CompiledPolicy, CompiledRule, governedProtocols } from '../policy/compiled-policy';
@@ -178,6 +179,8 @@ if [ "\${1:-}" = state ]; then
   done
   exit 0
 fi
+
+${iptablesMetrics(denyIds(policy), mode)}
 
 ${LOCK_FUNCTIONS}
 

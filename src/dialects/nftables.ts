@@ -1,6 +1,7 @@
 import { LinuxScripts } from './iptables';
 import { NftSetRegistry } from './nft-sets';
 import { LOCK_FUNCTIONS, LOCK_OR_EXIT, REPORT_FAILURE, SIGNAL_TRAPS, lockCheck, modeComment } from './node-lock';
+import { denyIds, nftablesMetrics } from './rule-metrics';
 import { comment, heredoc, shQuote } from './shell';
 import { Cidr, hostOrCidr } from '../policy/cidr';
 import { CompiledPolicy, CompiledRule, governedProtocols } from '../policy/compiled-policy';
@@ -65,12 +66,14 @@ function renderChain(policy: CompiledPolicy, scope: TrafficScope, sets: NftSetRe
   for (const r of policy.rules.filter((x) => x.scope === scope)) {
     lines.push(rule(comment(`${r.id} (${r.origin} ${r.action}): ${r.description}`)));
     if (r.action === RuleAction.DENY) lines.push(...dropRules(ruleMatch(r, sets), r.id, mode).map(rule));
-    else lines.push(rule(`${ruleMatch(r, sets)} accept comment "${r.id}"`));
+    // counted, so the metrics show what each exemption lets through
+    else lines.push(rule(`${ruleMatch(r, sets)} counter accept comment "${r.id}"`));
   }
   for (const protocol of [Protocol.UDP, Protocol.TCP]) {
     if ((protocol === Protocol.UDP ? policy.udp : policy.tcp) === RuleAction.DENY) {
       lines.push(rule(comment(`default: deny ${protocol} that no rule above allowed${mode === FirewallMode.AUDIT ? ' (audit: count and log only)' : ''}`)));
-      lines.push(...dropRules(`meta l4proto ${protocol}`, `default-deny-${protocol}`, mode).map(rule));
+      // one line per family, so the counters tell IPv4 from IPv6
+      for (const family of ['ipv4', 'ipv6']) lines.push(...dropRules(`meta nfproto ${family} meta l4proto ${protocol}`, `default-deny-${protocol}`, mode).map(rule));
     }
   }
   lines.push('  }');
@@ -119,6 +122,8 @@ ${modeComment(mode)}
 # Other tables still see every packet: our accept ends only our table, we add drops, never allows.
 # Our chains hook in at priority ${PRIORITY}: after conntrack and DNAT, after other filter tables.
 set -eu
+
+${nftablesMetrics(TABLE, denyIds(policy), mode)}
 
 # \`apply.sh state\` prints our table without counters and set elements, and changes nothing: the
 # agent compares it with what it printed after the apply, to find drift cheaply.

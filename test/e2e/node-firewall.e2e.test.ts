@@ -203,24 +203,12 @@ for (const backend of BACKENDS) {
       }
     });
 
-    /**
-     * Packets counted by the rules that would drop, on both nodes. iptables: the RETURN line after each
-     * rate-limited LOG line; nftables: every rule with a counter (in audit mode only those that would drop).
-     */
-    const wouldDrop = async () => {
+    /** Packets counted by the rules that would drop, on both nodes: the audit script's own metrics (action="would_drop"). */
+    const wouldDrop = async (apply: string) => {
       let sum = 0;
       for (const node of ['nodeA', 'nodeB'] as Role[]) {
-        if (backend.label === 'nftables') {
-          const table = (await topo.execOk(node, 'nft list table inet hostnet')).stdout;
-          for (const m of table.matchAll(/counter packets (\d+) bytes \d+ accept/g)) sum += Number(m[1]);
-          continue;
-        }
-        for (const save of [`iptables-${variant}-save -c`, `ip6tables-${variant}-save -c`]) {
-          const lines = (await topo.execOk(node, save)).stdout.split('\n');
-          lines.forEach((line, i) => {
-            if (i > 0 && lines[i - 1].includes('-j LOG --log-prefix "hostnet ') && / -j RETURN$/.test(line)) sum += Number(/^\[(\d+):/.exec(line)![1]);
-          });
-        }
+        const text = (await topo.execOk(node, `${env} sh -s metrics`, { input: apply })).stdout;
+        for (const m of text.matchAll(/^hostnet_rule_packets_total\{[^}]*action="would_drop"[^}]*\} (\d+)$/gm)) sum += Number(m[1]);
       }
       return sum;
     };
@@ -241,9 +229,9 @@ for (const backend of BACKENDS) {
       test('every flow passes, and the audit counters rise for exactly the flows enforce drops', async () => {
         const rows: string[] = [];
         for (const [label, request, allowedWhenEnforced] of trafficMatrix(profile)) {
-          const before = await wouldDrop();
+          const before = await wouldDrop(audit.apply);
           const [passed] = await probeMany(topo, [request]);
-          const counted = (await wouldDrop()) > before;
+          const counted = (await wouldDrop(audit.apply)) > before;
           const ok = passed && counted === !allowedWhenEnforced;
           rows.push(`${ok ? 'ok  ' : 'FAIL'} ${passed ? 'passed' : 'DROPPED'}, ${counted ? 'counted as would_drop' : 'not counted'}: ${label}`);
         }
