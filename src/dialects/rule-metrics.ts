@@ -38,8 +38,8 @@ flush_rule() {
   key=
 }`;
 
-function header(denyIds: string[], mode: FirewallMode): string {
-  return `deny_ids="${denyIds.join(' ')}"
+function header(dropping: string[], mode: FirewallMode): string {
+  return `deny_ids="${dropping.join(' ')}"
 drop_action=${mode === FirewallMode.AUDIT ? 'would_drop' : 'drop'}`;
 }
 
@@ -47,10 +47,10 @@ drop_action=${mode === FirewallMode.AUDIT ? 'would_drop' : 'drop'}`;
  * The `apply.sh metrics` branch for iptables: reads `iptables-save -c` of our chains (after the
  * flavour is known). Ids that only route packets (loopback, replies, not-governed) are left out.
  */
-export function iptablesMetrics(denyIds: string[], mode: FirewallMode): string {
+export function iptablesMetrics(dropping: string[], mode: FirewallMode): string {
   return `# \`apply.sh metrics\` prints our rules' counters in the Prometheus text format and changes nothing.
 if [ "\${1:-}" = metrics ]; then
-  ${header(denyIds, mode).split('\n').join('\n  ')}
+  ${header(dropping, mode).split('\n').join('\n  ')}
   ${PRINT.split('\n').join('\n  ')}
   # "[packets:bytes] -A HOSTNET-<CHAIN> ... --comment <id> ... -j DROP|RETURN"
   count_family() {
@@ -82,10 +82,10 @@ fi`;
 }
 
 /** The `apply.sh metrics` branch for nftables: reads our table; every rule line that counts carries its family. */
-export function nftablesMetrics(table: string, denyIds: string[], mode: FirewallMode): string {
+export function nftablesMetrics(table: string, dropping: string[], mode: FirewallMode): string {
   return `# \`apply.sh metrics\` prints our rules' counters in the Prometheus text format and changes nothing.
 if [ "\${1:-}" = metrics ]; then
-  ${header(denyIds, mode).split('\n').join('\n  ')}
+  ${header(dropping, mode).split('\n').join('\n  ')}
   ${PRINT.split('\n').join('\n  ')}
   direction=
   while IFS= read -r line; do
