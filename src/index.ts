@@ -1,13 +1,24 @@
-export * from './policy/protocol';
-export * from './policy/port-range';
-export * from './policy/firewall-rule';
-export * from './policy/firewall-policy';
-export * from './policy/dns-resolver';
-export * from './policy/node-os';
-export * from './policy/firewall-mode';
-export * from './profiles/cluster-profile';
-export * from './profiles/cluster-profiles';
-export * from './constructs/dns-exemption';
-export * from './constructs/node-firewall';
-export * from './constructs/compartment-options';
-export * from './constructs/compartment-workload';
+// The public API, name by name: what users of the package may import, and what jsii turns into
+// other languages. Helpers stay importable from their own modules inside this repository (tests,
+// bench) but are not part of the package's contract. test/public-api.test.ts lists these names.
+
+// The constructs
+export { NodeFirewall, type NodeFirewallProps, LinuxBackend, IptablesMode, DEFAULT_LINUX_IMAGE, DEFAULT_WINDOWS_IMAGE, DEFAULT_CHECK_IMAGE } from './constructs/node-firewall';
+export { DnsExemption, type DnsExemptionProps } from './constructs/dns-exemption';
+export { CompartmentWorkload, type CompartmentWorkloadProps, type CompartmentFirewallRule } from './constructs/compartment-workload';
+export {
+  CompartmentIsolation, type CompartmentPort, type CompartmentProbe, type CompartmentLauncher, DEFAULT_PAUSE_IMAGE, K2S_SYSTEM_USER,
+} from './constructs/compartment-options';
+
+// The policy they enforce
+export { FirewallPolicy, type FirewallPolicyProps } from './policy/firewall-policy';
+export { type FirewallRuleProps, type NamedRule, RuleOrigin } from './policy/firewall-rule';
+export { FirewallMode } from './policy/firewall-mode';
+export { Protocol, RuleAction, TrafficScope } from './policy/protocol';
+export { PortRange } from './policy/port-range';
+export { DnsResolver, DnsResolverKind, NODE_LOCAL_DNS_IP } from './policy/dns-resolver';
+export { NodeOs } from './policy/node-os';
+
+// The clusters they protect
+export { type ClusterProfile, type InfrastructurePort, type NodeTaint } from './profiles/cluster-profile';
+export { ClusterProfiles } from './profiles/cluster-profiles';

@@ -1,5 +1,5 @@
 import { Duration, Testing } from 'cdk8s';
-import { ClusterProfiles, DEFAULT_CHECK_IMAGE, FirewallMode, FirewallPolicy, NodeFirewall, Protocol, RuleAction, TrafficScope, PortRange } from '../src';
+import { ClusterProfiles, DEFAULT_CHECK_IMAGE, FirewallMode, FirewallPolicy, IptablesMode, NodeFirewall, Protocol, RuleAction, TrafficScope, PortRange } from '../src';
 import { expectValidManifests } from './util/k8s-schema';
 import { shellcheck } from './util/shellcheck';
 import { PROFILE_NAMES, findObject, linuxScripts, synthProfile, windowsScripts } from './util/synth';
@@ -76,6 +76,16 @@ describe('Linux DaemonSet', () => {
     expect(container.command).toEqual(['/bin/sh', '/etc/hostnet/run.sh']);
   });
 
+  test.each([
+    ['by default', {}, 'auto'],
+    ['from CLUSTER_CONFIG', { iptablesMode: 'legacy' }, 'legacy'],
+  ])('iptablesMode %s reaches the agent as HOSTNET_IPTABLES_MODE', (_, overrides, expected) => {
+    // WHEN
+    const agent = findObject(synthProfile('k2s', overrides), 'DaemonSet', 'hostnet-linux').spec.template.spec.containers[0];
+    // THEN
+    expect(agent.env).toContainEqual({ name: 'HOSTNET_IPTABLES_MODE', value: expected });
+  });
+
   test('names users recognise, recommended labels', () => {
     expect(ds.metadata.name).toBe('hostnet-linux');
     expect(ds.metadata.namespace).toBe('hostnet-system');
@@ -147,6 +157,16 @@ describe('NodeFirewall in a user app', () => {
     expect(linuxScripts(Testing.synth(chart)).run).toContain('reapply_every="${HOSTNET_REAPPLY_SECONDS:-60}"');
   });
 
+  test('iptablesMode is an enum: IptablesMode.NFT pins the agent to iptables-nft', () => {
+    // GIVEN
+    const chart = Testing.chart();
+    // WHEN
+    new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s(), iptablesMode: IptablesMode.NFT });
+    // THEN
+    const agent = findObject(Testing.synth(chart), 'DaemonSet', 'hostnet-linux').spec.template.spec.containers[0];
+    expect(agent.env).toContainEqual({ name: 'HOSTNET_IPTABLES_MODE', value: 'nft' });
+  });
+
   test('a bad rule fails synth with the construct path', () => {
     const chart = Testing.chart();
     const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s(), policy: FirewallPolicy.denyUdp() });
@@ -159,7 +179,7 @@ describe('NodeFirewall in a user app', () => {
     [{ linuxImage: 'alpine:latest' }, 'test/Firewall: linuxImage "alpine:latest" tag latest names no release and moves with every push; use a release tag or a digest'],
     [{ linuxImage: 'alpine' }, 'test/Firewall: linuxImage "alpine" has neither a tag nor a digest, so it means latest; add :<release tag>, or @sha256:<digest> to pin the bytes'],
     [{ reapplyInterval: Duration.seconds(1) }, 'test/Firewall: reapplyInterval 1 must be whole seconds between 10 and 86400'],
-    [{ iptablesMode: 'both' }, 'test/Firewall: iptablesMode "both" must be auto, legacy or nft'],
+    [{ iptablesMode: 'both' as IptablesMode }, 'test/Firewall: iptablesMode "both" must be one of auto, legacy, nft'],
     [{ namespace: 'Kube_System' }, 'test/Firewall: profile \'k2s\' namespace "Kube_System" must be a DNS-1123 label (1-63 lowercase letters, digits or dashes)'],
     [{ profile: { ...ClusterProfiles.k2s(), podCidrs: ['172.20.0.0/16', '172.20.0.0/33'] } }, 'test/Firewall: profile \'k2s\' podCidrs[1] "172.20.0.0/33" has an invalid prefix length (0-32 for ipv4)'],
     [{ profile: { ...ClusterProfiles.k2s(), clusterDnsIp: '172.21.0.0/16' } }, 'test/Firewall: profile \'k2s\' clusterDnsIp "172.21.0.0/16" must be a single address, not a range'],

@@ -1,7 +1,7 @@
 import { Chart, Duration } from 'cdk8s';
 import { Construct } from 'constructs';
 import { ClusterConfig } from './cluster-config';
-import { NodeFirewall } from '../constructs/node-firewall';
+import { IptablesMode, NodeFirewall } from '../constructs/node-firewall';
 import { DnsResolver } from '../policy/dns-resolver';
 
 /** The manifests of one cluster, as the synth app writes them to dist/. */
@@ -18,7 +18,7 @@ export class HostnetChart extends Chart {
       allowAnyAddress: config.allowAnyAddress,
       linuxImage: config.linuxImage,
       windowsImage: config.windowsImage,
-      iptablesMode: config.iptablesMode,
+      iptablesMode: iptablesMode(config.iptablesMode),
       linuxBackend: config.linuxBackend,
       reapplyInterval: config.reapplyIntervalSeconds === undefined ? undefined : Duration.seconds(config.reapplyIntervalSeconds),
       mode: config.mode,
@@ -30,4 +30,12 @@ export class HostnetChart extends Chart {
     if (config.customResolvers.length > 0) this.firewall.dns.addResolver(DnsResolver.custom(...config.customResolvers));
     for (const exemption of config.exemptions) this.firewall.addRule(exemption.id, exemption.props);
   }
+}
+
+/** CLUSTER_CONFIG's `iptablesMode` string (auto, legacy or nft, checked when the file was read) as the enum. */
+function iptablesMode(value: string | undefined): IptablesMode | undefined {
+  if (value === undefined) return undefined;
+  const mode = Object.values(IptablesMode).find((m) => m === value);
+  if (mode === undefined) throw new Error(`iptablesMode ${JSON.stringify(value)} must be one of ${Object.values(IptablesMode).join(', ')}`);
+  return mode;
 }

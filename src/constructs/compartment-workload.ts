@@ -149,7 +149,9 @@ export interface CompartmentWorkloadProps {
 
 /** An allow rule for a NodeFirewall, as `NodeFirewall.addRule(id, props)` takes it. */
 export interface CompartmentFirewallRule {
+  /** The rule id, `<name>-udp`. */
   readonly id: string;
+  /** The rule. */
   readonly props: FirewallRuleProps;
 }
 
@@ -166,9 +168,13 @@ export interface CompartmentFirewallRule {
  * @see https://github.com/Siemens-Healthineers/K2s/blob/main/docs/op-manual/running-apps-as-hostprocess.md
  */
 export class CompartmentWorkload extends Construct {
+  /** Base name of the objects (the `name` prop, else the construct id). */
   public readonly name: string;
+  /** Namespace of the objects. */
   public readonly namespace: string;
+  /** Whether instances have a compartment each or share one. */
   public readonly isolation: CompartmentIsolation;
+  /** Number of instances of the executable. */
   public readonly instances: number;
   /** Anchor Deployments, one per compartment. */
   public readonly anchors: ApiObject[];
@@ -180,6 +186,7 @@ export class CompartmentWorkload extends Construct {
   public readonly udpPorts: number[];
   private readonly compartments: Compartment[];
 
+  /** Checks the props, throwing with this construct's path, and declares every object of the workload. */
   public constructor(scope: Construct, id: string, props: CompartmentWorkloadProps) {
     super(scope, id);
     const plan = planWorkload(this.node.path, id, props, Chart.of(this).namespace);

@@ -27,6 +27,7 @@ export class DnsExemption extends Construct {
   private readonly declared: DnsResolver[] = [];
   private readonly allowAnyAddress: boolean;
 
+  /** Declares the given resolvers, refusing a bad one with this construct's path. */
   public constructor(scope: Construct, id: string, props: DnsExemptionProps = {}) {
     super(scope, id);
     this.allowAnyAddress = props.allowAnyAddress ?? false;

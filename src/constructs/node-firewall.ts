@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { DnsExemption } from './dns-exemption';
 import { imageProblem } from './image-reference';
 import { OBJECT_NAME, firewallLabels } from './labels';
-import { LinuxNodeAgent } from './linux-node-agent';
+import { LinuxNodeAgent, MetricsExport } from './linux-node-agent';
 import { WindowsNodeAgent } from './windows-node-agent';
 import { DnsCheck } from '../dialects/agent-options';
 import { renderIptables } from '../dialects/iptables';
@@ -23,6 +23,7 @@ import { NodeOs } from '../policy/node-os';
 import { ClusterProfile } from '../profiles/cluster-profile';
 import { infrastructureRules, profileResolvers } from '../profiles/profile-rules';
 import { validateProfile } from '../profiles/validate-profile';
+import { libraryVersion } from '../version';
 
 /** How a Linux node enforces the policy. */
 export enum LinuxBackend {
@@ -30,6 +31,16 @@ export enum LinuxBackend {
   IPTABLES = 'iptables',
   /** One own nftables table (`inet hostnet`) replaced atomically by `nft -f`, with sets for lists. */
   NFTABLES = 'nftables',
+}
+
+/** Which iptables a Linux node's rules go into (the iptables backend; nftables has one). */
+export enum IptablesMode {
+  /** Detect it on each node as iptables-wrapper does: kubelet's `KUBE-IPTABLES-HINT` chain decides. */
+  AUTO = 'auto',
+  /** iptables-legacy (the kernel's x_tables). */
+  LEGACY = 'legacy',
+  /** iptables-nft (nf_tables, through the iptables syntax). */
+  NFT = 'nft',
 }
 
 /**
@@ -100,10 +111,10 @@ export interface NodeFirewallProps {
    */
   readonly linuxBackend?: LinuxBackend;
   /**
-   * iptables flavour on the nodes: `auto` detects it as iptables-wrapper does.
-   * @default 'auto'
+   * The iptables flavour of the nodes: AUTO detects it on each node as iptables-wrapper does.
+   * @default IptablesMode.AUTO
    */
-  readonly iptablesMode?: string;
+  readonly iptablesMode?: IptablesMode;
   /**
    * Enforce the policy, only count and log what it would drop (audit), or remove it from every node.
    * @default FirewallMode.ENFORCE
@@ -130,7 +141,32 @@ export interface NodeFirewallProps {
    * @default DEFAULT_CHECK_IMAGE
    */
   readonly checkImage?: string;
+  /**
+   * The node-exporter that serves the Linux agent's metrics (hostnet.prom) from a sidecar.
+   * @default DEFAULT_NODE_EXPORTER_IMAGE
+   */
+  readonly nodeExporterImage?: string;
+  /**
+   * Port of that sidecar, on every node's addresses (the pod uses the host network).
+   * @default 9847
+   */
+  readonly metricsPort?: number;
+  /**
+   * Write hostnet.prom into this host directory for the node-exporter you already run
+   * (`--collector.textfile.directory`), instead of running a sidecar.
+   * @default - a node-exporter sidecar serves it on metricsPort
+   */
+  readonly metricsTextfileDirectory?: string;
 }
+
+/**
+ * node-exporter, whose textfile collector serves hostnet.prom.
+ * @see https://github.com/prometheus/node_exporter#textfile-collector
+ */
+export const DEFAULT_NODE_EXPORTER_IMAGE = 'quay.io/prometheus/node-exporter:v1.8.2';
+
+/** Seconds between two writes of the agents' metrics file (a scrape every 30-60 s is usual). */
+const METRICS_SECONDS = 30;
 
 /**
  * The Kubernetes e2e test image of busybox: a static binary with nslookup, nc, timeout and mv.
@@ -145,12 +181,16 @@ export const DEFAULT_CHECK_IMAGE = 'registry.k8s.io/e2e-test-images/busybox:1.36
 export class NodeFirewall extends Construct {
   /** DNS that stays open; add resolvers here. */
   public readonly dns: DnsExemption;
+  /** The policy the nodes enforce; `addRule()` adds to it. */
   public readonly policy: FirewallPolicy;
+  /** The cluster profile, with `namespace` resolved (the prop's, else the profile's). */
   public readonly profile: ClusterProfile;
   /** Base name of the objects. */
   public readonly name: string;
+  /** Namespace of the objects. */
   public readonly namespace: string;
 
+  /** Checks the props and profile, throwing with this construct's path, and declares the agents of the profile's node OSs. */
   public constructor(scope: Construct, id: string, props: NodeFirewallProps) {
     super(scope, id);
     this.profile = { ...props.profile, namespace: props.namespace ?? props.profile.namespace };
@@ -177,8 +217,8 @@ export class NodeFirewall extends Construct {
     if (!Number.isInteger(reapplySeconds) || reapplySeconds < 10 || reapplySeconds > 86400) {
       throw fail('reapplyInterval', reapplySeconds, 'must be whole seconds between 10 and 86400');
     }
-    const iptablesMode = props.iptablesMode ?? 'auto';
-    if (!['auto', 'legacy', 'nft'].includes(iptablesMode)) throw fail('iptablesMode', iptablesMode, 'must be auto, legacy or nft');
+    const iptablesMode = props.iptablesMode ?? IptablesMode.AUTO;
+    if (!Object.values(IptablesMode).includes(iptablesMode)) throw fail('iptablesMode', iptablesMode, `must be one of ${Object.values(IptablesMode).join(', ')}`);
     const backend = props.linuxBackend ?? LinuxBackend.IPTABLES;
     if (!Object.values(LinuxBackend).includes(backend)) throw fail('linuxBackend', backend, `must be one of ${Object.values(LinuxBackend).join(', ')}`);
     const mode = props.mode ?? FirewallMode.ENFORCE;
@@ -194,6 +234,14 @@ export class NodeFirewall extends Construct {
       throw fail('minReadySeconds', minReadySeconds, 'must be whole seconds between 0 and 3600');
     }
     const checkImage = checkedImage('checkImage', props.checkImage ?? DEFAULT_CHECK_IMAGE);
+    const metricsPort = props.metricsPort ?? 9847;
+    if (!Number.isInteger(metricsPort) || metricsPort < 1 || metricsPort > 65535) throw fail('metricsPort', metricsPort, 'must be a port from 1 to 65535');
+    const textfileDir = props.metricsTextfileDirectory;
+    if (textfileDir !== undefined && !/^\/[A-Za-z0-9._\/-]{1,200}$/.test(textfileDir)) {
+      throw fail('metricsTextfileDirectory', textfileDir, 'must be an absolute path of letters, digits, ".", "_", "-" and "/"');
+    }
+    const metrics: MetricsExport = textfileDir !== undefined ? { kind: 'hostPath', directory: textfileDir }
+      : { kind: 'sidecar', image: checkedImage('nodeExporterImage', props.nodeExporterImage ?? DEFAULT_NODE_EXPORTER_IMAGE), port: metricsPort };
     const apiServer = this.profile.apiServer;
     if (apiServer !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?):[1-9][0-9]{0,4}$/.test(apiServer)) {
       throw fail('apiServer', apiServer, 'must be host:port or [ipv6]:port, like 172.19.1.100:6443');
@@ -202,9 +250,12 @@ export class NodeFirewall extends Construct {
     if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(clusterDomain)) throw fail('clusterDomain', clusterDomain, 'must be a DNS domain, like cluster.local');
 
     // what each node's loop needs besides the rules (resolvers are read at synth time: addResolver may come later)
-    const agentOptions = () => ({
+    const agentOptions = (agentBackend: string) => ({
       name: this.name,
       mode,
+      backend: agentBackend,
+      version: libraryVersion(),
+      metricsSeconds: METRICS_SECONDS,
       reapplySeconds,
       driftSeconds,
       dnsChecks: dnsChecks(this.dns.resolvers),
@@ -236,9 +287,10 @@ export class NodeFirewall extends Construct {
         usesIptables: backend === LinuxBackend.IPTABLES,
         maxUnavailable,
         minReadySeconds,
+        metrics,
         scripts: () => ({
           scripts: (backend === LinuxBackend.NFTABLES ? renderNftables : renderIptables)(this._compile(NodeOs.LINUX), this.name, mode),
-          agent: agentOptions(),
+          agent: agentOptions(backend),
         }),
       });
     }
@@ -251,7 +303,7 @@ export class NodeFirewall extends Construct {
         maxUnavailable,
         minReadySeconds,
         taints: this.profile.windowsTaints,
-        scripts: () => ({ scripts: renderWindowsFirewall(this._compile(NodeOs.WINDOWS), this.name, mode), agent: agentOptions() }),
+        scripts: () => ({ scripts: renderWindowsFirewall(this._compile(NodeOs.WINDOWS), this.name, mode), agent: agentOptions('windows-firewall') }),
       });
     }
   }

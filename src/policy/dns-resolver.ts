@@ -55,7 +55,11 @@ export class DnsResolver {
   /** The addresses, frozen: a resolver is checked once, where it is declared. */
   public readonly addresses: string[];
 
-  private constructor(public readonly kind: DnsResolverKind, addresses: string[]) {
+  private constructor(
+    /** Which kind of resolver: it decides the rule (before or after DNAT, tracked or not). */
+    public readonly kind: DnsResolverKind,
+    addresses: string[],
+  ) {
     this.addresses = Object.freeze([...addresses]) as string[];
   }
 }

@@ -25,10 +25,13 @@ export class FirewallPolicy {
     return new FirewallPolicy({ udp: RuleAction.DENY, tcp: RuleAction.ALLOW });
   }
 
+  /** What happens to UDP that no rule allows. */
   public readonly udp: RuleAction;
+  /** What happens to TCP that no rule allows. */
   public readonly tcp: RuleAction;
   private readonly declared: NamedRule[] = [];
 
+  /** A policy with these defaults and no rules yet. */
   public constructor(props: FirewallPolicyProps = {}) {
     this.udp = props.udp ?? RuleAction.DENY;
     this.tcp = props.tcp ?? RuleAction.ALLOW;

@@ -58,13 +58,18 @@ export interface FirewallRuleProps {
 
 /** Who declared a rule: failsafes keep the node alive and the cluster working. */
 export enum RuleOrigin {
+  /** Added by the library (DNS, DHCP, the profile's infrastructure): a deny may cut it only with `overrideFailsafe`. */
   FAILSAFE = 'failsafe',
+  /** Declared by the user (`addRule`). */
   USER = 'user',
 }
 
 /** A rule with its stable id (the idempotency key of the Windows rule name and the iptables comment). */
 export interface NamedRule {
+  /** Stable id: lowercase letters, digits and dashes. */
   readonly id: string;
+  /** Who declared the rule. */
   readonly origin: RuleOrigin;
+  /** What the rule matches and does. */
   readonly props: FirewallRuleProps;
 }

@@ -23,7 +23,12 @@ export class PortRange {
     return new PortRange(Number(match[1]), Number(match[2] ?? match[1]));
   }
 
-  private constructor(public readonly from: number, public readonly to: number) {}
+  private constructor(
+    /** The first port. */
+    public readonly from: number,
+    /** The last port (the same as `from` for a single port). */
+    public readonly to: number,
+  ) {}
 
   /** `53` or `1000-2000`. */
   public toString(): string {
@@ -39,6 +44,7 @@ export function portRangeProblem(range: PortRange): string | undefined {
   return undefined;
 }
 
+/** Whether two ranges share a port. */
 export function rangesOverlap(a: PortRange, b: PortRange): boolean {
   return a.from <= b.to && b.from <= a.to;
 }

@@ -1,6 +1,8 @@
 /** IP protocol a rule matches. */
 export enum Protocol {
+  /** UDP (IP protocol 17). */
   UDP = 'udp',
+  /** TCP (IP protocol 6). */
   TCP = 'tcp',
   /** ICMP for IPv4, ICMPv6 for IPv6. */
   ICMP = 'icmp',
@@ -10,7 +12,9 @@ export enum Protocol {
 
 /** What a matching rule does. Deny beats allow, as in Windows Firewall: there is no rule order. */
 export enum RuleAction {
+  /** Let the traffic through (an exemption from a protocol's default deny). */
   ALLOW = 'allow',
+  /** Drop the traffic, whatever allows it. */
   DENY = 'deny',
 }
 
@@ -24,6 +28,7 @@ export enum TrafficScope {
   POD_FORWARD = 'podForward',
 }
 
+/** Every scope, in the order the dialects render them. */
 export const ALL_SCOPES: TrafficScope[] = [TrafficScope.NODE_INGRESS, TrafficScope.NODE_EGRESS, TrafficScope.POD_FORWARD];
 
 /** Protocols that may carry port matches. */

@@ -4,8 +4,12 @@ import { Protocol, TrafficScope } from '../policy/protocol';
 
 /** A taint that nodes of a profile carry and that the firewall's pods must tolerate. */
 export interface NodeTaint {
+  /** Taint key, e.g. `OS`. */
   readonly key: string;
-  /** @default - no value */
+  /**
+   * Taint value, e.g. `Windows`.
+   * @default - no value
+   */
   readonly value?: string;
   /** NoSchedule, PreferNoSchedule or NoExecute. */
   readonly effect: string;
@@ -15,7 +19,9 @@ export interface NodeTaint {
 export interface InfrastructurePort {
   /** Stable rule id, e.g. `flannel-vxlan`. */
   readonly id: string;
+  /** The protocol, usually `Protocol.UDP`. */
   readonly protocol: Protocol;
+  /** The ports, as destination ports outbound and local ports inbound. */
   readonly ports: PortRange[];
   /** Where it flows on the nodes that need it. */
   readonly scopes: TrafficScope[];
@@ -27,6 +33,7 @@ export interface InfrastructurePort {
    * @default false - only between nodes
    */
   readonly fromPods?: boolean;
+  /** What the traffic is for; shown in the generated scripts. */
   readonly description: string;
 }
 
@@ -37,8 +44,11 @@ export interface InfrastructurePort {
 export interface ClusterProfile {
   /** Profile name, as `CLUSTER_PROFILE` selects it. */
   readonly name: string;
+  /** One line on the cluster: distribution, CNI and its mode. */
   readonly description: string;
+  /** The pod networks (the cluster CIDR); CoreDNS pods run in them. */
   readonly podCidrs: string[];
+  /** The Service networks. */
   readonly serviceCidrs: string[];
   /** The cluster DNS Service IP (kubelet's clusterDNS). */
   readonly clusterDnsIp: string;
@@ -54,6 +64,7 @@ export interface ClusterProfile {
    * @default - any address
    */
   readonly nodeCidrs?: string[];
+  /** Traffic the cluster's own infrastructure needs (overlay, VPN, DNS proxy): kept open as failsafes. */
   readonly infrastructure: InfrastructurePort[];
   /**
    * `host:port` of the Kubernetes API server as nodes reach it: the agents check TCP to it before and
@@ -66,6 +77,7 @@ export interface ClusterProfile {
    * @default 'cluster.local'
    */
   readonly clusterDomain?: string;
+  /** The operating systems of the cluster's nodes: one agent DaemonSet each. */
   readonly nodeOs: NodeOs[];
   /** Taints of Windows nodes. */
   readonly windowsTaints: NodeTaint[];

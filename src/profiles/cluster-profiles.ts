@@ -29,4 +29,7 @@ export class ClusterProfiles {
     if (!found) throw new Error(`CLUSTER_PROFILE ${JSON.stringify(name)} is not a known profile; use one of ${ClusterProfiles.names().join(', ')}`);
     return found;
   }
+
+  // static members only
+  private constructor() {}
 }
