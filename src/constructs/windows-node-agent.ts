@@ -1,20 +1,25 @@
+import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { NodeAgent } from './node-agent';
 import { tolerationsFor } from './tolerations';
 import { AgentOptions } from '../dialects/agent-options';
+import { WINDOWS_POD_UID_ENV, renderWindowsAgent, renderWindowsReadiness } from '../dialects/windows-agent';
 import { WindowsScripts } from '../dialects/windows-firewall';
 import { NodeOs } from '../policy/node-os';
 import { NodeTaint } from '../profiles/cluster-profile';
 
 /** Mount path of the scripts; a HostProcess container finds it under $env:CONTAINER_SANDBOX_MOUNT_POINT. */
 const SCRIPT_DIR = 'hostnet';
+/** powershell.exe of the host, as the container and its readiness probe start it. */
+const POWERSHELL = ['powershell.exe', '-NoLogo', '-NoProfile', '-NonInteractive'];
 
 /** Props of the Windows agent that enforces a rendered policy on every Windows node. */
 export interface WindowsNodeAgentProps {
   readonly name: string;
   readonly namespace: string;
   readonly image: string;
+  /** The same value as `scripts().agent.reapplySeconds`, which run.ps1 takes. */
   readonly reapplySeconds: number;
   readonly maxUnavailable: number;
   readonly minReadySeconds: number;
@@ -27,21 +32,13 @@ export interface WindowsNodeAgentProps {
  * apply.ps1 / remove.ps1 / run.ps1 in a HostProcess pod as NT AUTHORITY\SYSTEM on every Windows
  * node. powershell.exe comes from the host, so the image is the few-KB HostProcess base image.
  * No Linux-only securityContext field: the API server rejects them for pods with spec.os.name windows.
+ * run.ps1 keeps this pod's frozen copy of the policy and its readiness under ProgramData\cdk8s-hostnet
+ * on the host (a HostProcess container sees the host's file system), in a directory named after the
+ * pod's uid, and the node's last good policy next to it; readiness is the loop's verdict.
  * @see https://kubernetes.io/docs/tasks/configure-pod-container/create-hostprocess-pod/
  */
 export class WindowsNodeAgent extends NodeAgent {
   public constructor(scope: Construct, id: string, props: WindowsNodeAgentProps) {
-    const runScript = `# cdk8s-hostnet: apply the policy at start, then every ${props.reapplySeconds}s to repair drift.
-# A failed start ends the pod (so it shows); a failed re-apply keeps the previous rules and says so.
-$apply = Join-Path $PSScriptRoot 'apply.ps1'
-& powershell.exe -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File $apply
-if ($LASTEXITCODE -ne 0) { exit 1 }
-while ($true) {
-  Start-Sleep -Seconds ${props.reapplySeconds}
-  & powershell.exe -NoLogo -NoProfile -NonInteractive -ExecutionPolicy Bypass -File $apply
-  if ($LASTEXITCODE -ne 0) { Write-Warning 'hostnet: re-apply failed; the previous rules stay in force' }
-}
-`;
     super(scope, id, {
       name: props.name,
       namespace: props.namespace,
@@ -49,8 +46,9 @@ while ($true) {
       maxUnavailable: props.maxUnavailable,
       minReadySeconds: props.minReadySeconds,
       files: () => {
-        const { scripts } = props.scripts();
-        return { 'apply.ps1': scripts.apply, 'remove.ps1': scripts.remove, 'run.ps1': runScript };
+        const { scripts, agent } = props.scripts();
+        const policyId = createHash('sha256').update(scripts.apply).update('\0').update(scripts.remove).digest('hex');
+        return { 'apply.ps1': scripts.apply, 'remove.ps1': scripts.remove, 'run.ps1': renderWindowsAgent({ ...agent, policyId }) };
       },
       tolerations: tolerationsFor(props.taints),
       securityContext: { windowsOptions: { hostProcess: true, runAsUserName: 'NT AUTHORITY\\SYSTEM' } },
@@ -59,11 +57,22 @@ while ($true) {
         image: props.image,
         imagePullPolicy: 'IfNotPresent',
         // -File cannot expand the sandbox path; `exit $LASTEXITCODE` hands run.ps1's failure to the pod
-        command: ['powershell.exe', '-NoLogo', '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-Command',
+        command: [...POWERSHELL, '-ExecutionPolicy', 'Bypass', '-Command',
           `& (Join-Path $env:CONTAINER_SANDBOX_MOUNT_POINT '${SCRIPT_DIR}/run.ps1'); exit $LASTEXITCODE`],
+        // run.ps1 keeps this pod's copy of the policy and its readiness in a directory named after the pod
+        env: [{ name: WINDOWS_POD_UID_ENV, valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } }],
         resources: {
           requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('64Mi') },
-          limits: { memory: k8s.Quantity.fromString('256Mi') },
+          // run.ps1 with the NetSecurity module loaded (-State runs in it), an apply.ps1 in its own
+          // powershell.exe and a readiness probe's powershell.exe can all run at once
+          limits: { memory: k8s.Quantity.fromString('384Mi') },
+        },
+        // the loop's verdict: Ready once the policy passed its checks, otherwise the reason
+        readinessProbe: {
+          exec: { command: [...POWERSHELL, '-Command', renderWindowsReadiness()] },
+          periodSeconds: 10,
+          timeoutSeconds: 10,
+          failureThreshold: 1,
         },
         volumeMounts: [{ name: 'scripts', mountPath: `/${SCRIPT_DIR}`, readOnly: true }],
       },

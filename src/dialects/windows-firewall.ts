@@ -39,6 +39,8 @@ export function renderWindowsFirewall(policy: CompiledPolicy, name: string, mode
     ...(plan.notes.length ? ['', 'Rendered with a caveat:', ...plan.notes.map((s) => `  ${s}`)] : []),
   ];
   const apply = [
+    // first, before anything else: PowerShell takes a param block only as the script's first statement
+    STATE_PARAMETERS,
     ...header.map((line) => psComment(line)),
     '',
     ...PRELUDE(name),
@@ -51,6 +53,8 @@ export function renderWindowsFirewall(policy: CompiledPolicy, name: string, mode
     ...(data.length ? [...data.slice(1), ')'] : []),
     '',
     GET_GROUP_RULES,
+    '',
+    RULE_STATE,
     '',
     HOST_LOCK,
     '',
@@ -118,6 +122,47 @@ function Get-GroupRules {
   }
 }`;
 
+/** apply.ps1's parameters: -State prints what is in force; -Recreate 'a,b' re-creates those rules. */
+export const STATE_PARAMETERS = 'param([switch]$State, [string]$Recreate = \'\')';
+
+const RULE_STATE = `# Is an existing rule as declared? Address and port filters are not compared: Windows may write them
+# back in another notation (a prefix length as a subnet mask). The agent (run.ps1) sees a changed
+# filter in the -State lines below and has that rule re-created with -Recreate.
+function Test-RuleIntact($Rule, $Spec) {
+  return ($Rule.DisplayName -ceq $Spec.DisplayName) -and ($Rule.Description -ceq $Spec.Description) -and
+    ("$($Rule.Enabled)" -eq $Enabled) -and ("$($Rule.Action)" -eq $Spec.Action) -and
+    ("$($Rule.Direction)" -eq $Spec.Direction) -and ("$($Rule.Profile)" -eq 'Any')
+}
+
+# -State: what of ours is in force, one line per rule of group $Group (sorted), plus "missing <name>"
+# for each declared rule that is not there and "changed <name>" for each that is not as declared
+# (Enabled must be $Enabled: False in audit mode). Changes nothing and takes no lock; the agent
+# compares it with what it printed right after the apply, to find drift cheaply.
+function Get-RuleState {
+  $lines = New-Object System.Collections.Generic.List[string]
+  $present = @{}
+  foreach ($rule in @(Get-GroupRules)) {
+    $present[$rule.Name] = $rule
+    $ports = $rule | Get-NetFirewallPortFilter
+    $addresses = $rule | Get-NetFirewallAddressFilter
+    $lines.Add(('rule {0} | Enabled={1} Action={2} Direction={3} Profile={4} Protocol={5} LocalPort={6} RemotePort={7} LocalAddress={8} RemoteAddress={9}' -f
+      $rule.Name, $rule.Enabled, $rule.Action, $rule.Direction, $rule.Profile, $ports.Protocol,
+      (@($ports.LocalPort) -join ','), (@($ports.RemotePort) -join ','), (@($addresses.LocalAddress) -join ','), (@($addresses.RemoteAddress) -join ',')))
+  }
+  foreach ($spec in $Rules) {
+    $rule = $present[$spec.Name]
+    if ($null -eq $rule) { $lines.Add("missing $($spec.Name)") }
+    elseif (-not (Test-RuleIntact $rule $spec)) { $lines.Add("changed $($spec.Name)") }
+  }
+  $sorted = $lines.ToArray()
+  [Array]::Sort($sorted, [StringComparer]::Ordinal)
+  return $sorted
+}
+if ($State) {
+  foreach ($line in @(Get-RuleState)) { Write-Output $line }
+  exit 0
+}`;
+
 const HOST_LOCK = `# One apply or remove at a time on this host (the agent's loop, a manual run, an overlapping pod):
 # a named mutex, which Windows releases when its holder dies, so a killed run cannot leave it held.
 $HostLock = New-Object -TypeName System.Threading.Mutex -ArgumentList $false, 'Global\\cdk8s-hostnet'
@@ -160,6 +205,8 @@ const APPLY_MAIN = `try {
   Assert-LocalRulesApply
   $existing = @{}
   foreach ($rule in @(Get-GroupRules)) { $existing[$rule.Name] = $rule }
+  # rules the agent found changed (a filter edited by hand): re-created even when they look intact
+  $recreateNames = @($Recreate -split ',' | Where-Object { $_ })
   $wanted = @{}
   $created = 0; $repaired = 0; $unchanged = 0; $removed = 0
   # New and repaired rules first, so protection never lapses while the rule set changes.
@@ -167,10 +214,7 @@ const APPLY_MAIN = `try {
     $wanted[$spec.Name] = $true
     $old = $existing[$spec.Name]
     if ($null -ne $old) {
-      $intact = ($old.DisplayName -ceq $spec.DisplayName) -and ($old.Description -ceq $spec.Description) -and
-        ("$($old.Enabled)" -eq $Enabled) -and ("$($old.Action)" -eq $spec.Action) -and
-        ("$($old.Direction)" -eq $spec.Direction) -and ("$($old.Profile)" -eq 'Any')
-      if ($intact) { $unchanged++; continue }
+      if ((Test-RuleIntact $old $spec) -and $recreateNames -notcontains $spec.Name) { $unchanged++; continue }
       # changed by hand: put it back as generated (the name is the same, so it cannot be created first)
       Remove-NetFirewallRule -Name $spec.Name -PolicyStore $Store
       $repaired++
@@ -188,8 +232,8 @@ const APPLY_MAIN = `try {
   }
   Write-Output "hostnet: applied NodeFirewall $FirewallName (Windows Firewall, group $Group): $created created, $repaired repaired, $removed removed, $unchanged unchanged"
 } catch {
-  $state = if (@(Get-GroupRules).Count -gt 0) { 'the previous rules stay in force' } else { 'this host has NO rules of group ' + $Group + ': its UDP is not filtered' }
-  Write-Error -Message "hostnet: applying NodeFirewall $FirewallName failed, $($state): $($_.Exception.Message)" -ErrorAction Continue
+  $inForce = if (@(Get-GroupRules).Count -gt 0) { 'the previous rules stay in force' } else { 'this host has NO rules of group ' + $Group + ': its UDP is not filtered' }
+  Write-Error -Message "hostnet: applying NodeFirewall $FirewallName failed, $($inForce): $($_.Exception.Message)" -ErrorAction Continue
   exit 1
 } finally {
   Exit-HostLock

@@ -164,7 +164,8 @@ describe('renderWindowsFirewall', () => {
     expect(apply).toContain('HKLM:\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall');
     expect(apply).toContain('AllowLocalPolicyMerge');
     // a failure says whether the previous rules stay or the host has none, exits 1 and releases the lock
-    expect(apply).toMatch(/catch \{\n\s+\$state = if \(@\(Get-GroupRules\)\.Count -gt 0\) \{ 'the previous rules stay in force' \} else \{ [^\n]*NO rules[^\n]*\}\n\s+Write-Error -Message "hostnet: applying NodeFirewall \$FirewallName failed, [^\n]*\n\s+exit 1\n\} finally \{\n\s+Exit-HostLock\n\}/);
+    // ($inForce, not $state: PowerShell names ignore case, and $State is the script's -State switch)
+    expect(apply).toMatch(/catch \{\n\s+\$inForce = if \(@\(Get-GroupRules\)\.Count -gt 0\) \{ 'the previous rules stay in force' \} else \{ [^\n]*NO rules[^\n]*\}\n\s+Write-Error -Message "hostnet: applying NodeFirewall \$FirewallName failed, [^\n]*\n\s+exit 1\n\} finally \{\n\s+Exit-HostLock\n\}/);
     // one run at a time: a named mutex (released by Windows when a holder dies) around the whole apply
     expect(apply).toMatch(/^try \{\n\s+Enter-HostLock\n/m);
     expect(apply).toContain("New-Object -TypeName System.Threading.Mutex -ArgumentList $false, 'Global\\cdk8s-hostnet'");
