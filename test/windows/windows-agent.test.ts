@@ -22,7 +22,8 @@ function synthWindows(mode: FirewallMode) {
   };
 }
 
-const OPTIONS: AgentOptions = {
+// asserted rather than declared: options the Windows loop does not read may be added to AgentOptions
+const OPTIONS = {
   name: 'hostnet',
   mode: FirewallMode.ENFORCE,
   policyId: 'a'.repeat(64),
@@ -31,7 +32,7 @@ const OPTIONS: AgentOptions = {
   dnsChecks: [{ label: 'cluster-dns', server: '172.21.0.10' }, { label: 'upstream', server: '2001:db8::53' }],
   dnsName: 'kubernetes.default.svc.cluster.local',
   apiServer: '172.19.1.100:6443',
-};
+} as AgentOptions;
 
 /** The script's statements at the top level, in order (comments left out). */
 function topStatements(root: Node): Node[] {
