@@ -28,9 +28,11 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     // bundles the synth app into one file: module resolution was most of `cdk8s synth`'s time
     'esbuild@^0.25',
     'tree-sitter-powershell@0.26.4',
+    // CLUSTER_CONFIG files: only the synth app (src/app) reads them, and esbuild bundles it with it
+    'yaml@^2',
   ],
   // jsii only packs bundled non-jsii dependencies
-  bundledDeps: ['ipaddr.js@^2.2.0', 'yaml@^2'],
+  bundledDeps: ['ipaddr.js@^2.2.0'],
 
   // engines: Node.js 20 or later; CI builds and tests on 20 and 22 (.ci/run)
   minNodeVersion: '20.0.0',
@@ -58,8 +60,15 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     },
   },
   gitignore: ['/dist/', '/pkg/', '/.bench/', '/build/', '/examples/dist/'],
-  npmignoreEnabled: true,
+  // the package is an allowlist (`files` below), not an ignore list that every new folder slips past
+  npmignoreEnabled: false,
 });
+
+// What `npm pack` puts in the package: what a library user needs, and nothing else (package.json,
+// README.md, LICENSE and the bundled dependencies are always in). Not the synth app (lib/main.js,
+// lib/app/: the CLI of this repository, esbuild-bundled into build/synth-app.js), the k8s schema,
+// bench/, crds/, examples/, test/. scripts/check-package.js checks the list in CI.
+project.package.addField('files', ['lib/**/*.js', 'lib/**/*.d.ts', '!lib/main.*', '!lib/app/', '.jsii', 'API.md']);
 
 // eslint-import-resolver-typescript pulls unrs-resolver 1.13.0, whose native bindings are incomplete
 // on the npm registry reachable here, and `npm ci` then fails (FIELD-NOTES: toolchain facts).
@@ -78,7 +87,7 @@ const bundle = project.addTask('bundle', {
 project.compileTask.spawn(bundle);
 
 // jsii takes 10-15 s, the synth about 2 s: compile only when src/ (or package.json, tsconfig.json,
-// package-lock.json) is newer than lib/, .jsii or the bundle, or one of them is missing.
+// package-lock.json, README.md) is newer than lib/, .jsii or the bundle, or one of them is missing.
 const compileIfStale = { spawn: project.compileTask.name, condition: 'node scripts/needs-compile.js' };
 
 // `cdk8s synth` runs the bundled app (no ts-node); the CLI's upgrade check fails offline.

@@ -7,9 +7,10 @@ const { readdirSync, statSync } = require('fs');
 const { join, relative } = require('path');
 
 const root = join(__dirname, '..');
-// jsii reads package.json (name, version, dependencies, targets) and tsconfig.json; the synth bundle
-// also holds the installed dependencies, which package-lock.json pins
-const INPUTS = ['src', 'package.json', 'package-lock.json', 'tsconfig.json'];
+// jsii reads package.json (name, version, dependencies, targets) and tsconfig.json, and copies
+// README.md into .jsii; the synth bundle also holds the installed dependencies, which
+// package-lock.json pins
+const INPUTS = ['src', 'package.json', 'package-lock.json', 'tsconfig.json', 'README.md'];
 // written by every compile, after lib/: jsii's assembly, then the bundled synth app
 const OUTPUTS = ['lib/index.js', '.jsii', 'build/synth-app.js'];
 
