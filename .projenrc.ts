@@ -44,6 +44,10 @@ const project = new cdk8s.ConstructLibraryCdk8s({
   clobber: false,
   integrationTestAutoDiscover: false,
 
+  // jsii targets besides JavaScript: Python. Not Go: its build fetches github.com/aws/jsii-runtime-go
+  // and the cdk8s Go modules, and only the npm and Debian registries are reachable here.
+  publishToPypi: { distName: 'cdk8s-hostnet', module: 'cdk8s_hostnet' },
+
   // jsii packs into dist/js by default, which collides with cdk8s's dist/ manifests
   artifactsDirectory: 'pkg',
 
@@ -85,6 +89,13 @@ const bundle = project.addTask('bundle', {
   exec: 'esbuild lib/main.js --bundle --platform=node --target=node20 --outfile=build/synth-app.js --log-level=warning',
 });
 project.compileTask.spawn(bundle);
+
+// jsii-pacmak: no .npmignore (package.json "files" decides; pacmak would write one beside it). The
+// Python wheel build pip-installs setuptools, build and twine from PyPI, unreachable here, so
+// package:python generates the package's source tree, pkg/python/ (CI byte-compiles it); where PyPI
+// is reachable, `python3 -m build pkg/python` makes the wheel.
+project.tasks.tryFind('package:js')?.reset('jsii-pacmak -v --target js --no-npmignore');
+project.tasks.tryFind('package:python')?.reset('jsii-pacmak -v --target python --code-only --no-npmignore');
 
 // jsii takes 10-15 s, the synth about 2 s: compile only when src/ (or package.json, tsconfig.json,
 // package-lock.json, README.md) is newer than lib/, .jsii or the bundle, or one of them is missing.
