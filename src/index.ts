@@ -3,7 +3,9 @@
 // bench) but are not part of the package's contract. test/public-api.test.ts lists these names.
 
 // The constructs
-export { NodeFirewall, type NodeFirewallProps, LinuxBackend, IptablesMode, DEFAULT_LINUX_IMAGE, DEFAULT_WINDOWS_IMAGE, DEFAULT_CHECK_IMAGE } from './constructs/node-firewall';
+export {
+  NodeFirewall, type NodeFirewallProps, LinuxBackend, IptablesMode, DEFAULT_LINUX_IMAGE, DEFAULT_WINDOWS_IMAGE, DEFAULT_CHECK_IMAGE, DEFAULT_NODE_EXPORTER_IMAGE,
+} from './constructs/node-firewall';
 export { DnsExemption, type DnsExemptionProps } from './constructs/dns-exemption';
 export { CompartmentWorkload, type CompartmentWorkloadProps, type CompartmentFirewallRule } from './constructs/compartment-workload';
 export {

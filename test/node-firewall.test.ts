@@ -234,7 +234,7 @@ describe('rollout and health checks', () => {
     const scripts = linuxScripts(objects);
     expect(scripts.run).toContain('drift_every="${HOSTNET_DRIFT_SECONDS:-5}"');
     expect(scripts.run).toContain("dns_name='kubernetes.default.svc.k2s.internal'");
-    expect(scripts.apply).not.toContain('-j DROP');
+    expect(scripts.apply).not.toMatch(/^-A .* -j DROP$/m);
     expect(scripts.apply).toContain('-m comment --comment default-deny-udp -j RETURN');
     expect(scripts.apply).toContain('-j LOG --log-prefix "hostnet default-deny-udp "');
     expect(findObject(objects, 'ConfigMap', 'hostnet-windows-scripts').data['apply.ps1']).toContain("$Enabled = 'False'");

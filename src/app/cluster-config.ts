@@ -35,12 +35,21 @@ export interface ClusterConfig {
   readonly minReadySeconds?: number;
   /** NodeFirewallProps.checkImage. @default - the NodeFirewall's default */
   readonly checkImage?: string;
+  /** NodeFirewallProps.nodeExporterImage. @default - the NodeFirewall's default */
+  readonly nodeExporterImage?: string;
+  /** NodeFirewallProps.metricsPort. @default - the NodeFirewall's default */
+  readonly metricsPort?: number;
+  /** NodeFirewallProps.metricsTextfileDirectory. @default - the NodeFirewall's default */
+  readonly metricsTextfileDirectory?: string;
+  /** NodeFirewallProps.grafanaDashboard. @default - the NodeFirewall's default */
+  readonly grafanaDashboard?: boolean;
 }
 
 const FIELDS = ['podCidrs', 'serviceCidrs', 'clusterDnsIp', 'upstreamResolvers', 'nodeCidrs', 'nodeLocalDnsIp', 'customResolvers',
   'infrastructure', 'exemptions', 'namespace', 'createNamespace', 'nodeOs', 'name', 'linuxImage',
   'windowsImage', 'linuxBackend', 'iptablesMode', 'reapplyIntervalSeconds', 'allowAnyAddress', 'mode', 'driftCheckIntervalSeconds',
-  'maxUnavailable', 'minReadySeconds', 'checkImage', 'apiServer', 'clusterDomain'];
+  'maxUnavailable', 'minReadySeconds', 'checkImage', 'apiServer', 'clusterDomain', 'nodeExporterImage', 'metricsPort',
+  'metricsTextfileDirectory', 'grafanaDashboard'];
 const RULE_FIELDS = ['id', 'action', 'protocol', 'scopes', 'sources', 'destinations', 'sourcePorts', 'destinationPorts', 'nodeOs',
   'description', 'overrideFailsafe'];
 const INFRA_FIELDS = ['id', 'protocol', 'ports', 'scopes', 'nodeOs', 'fromPods', 'description'];
@@ -122,6 +131,14 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
     maxUnavailable: optional('maxUnavailable', (path, value) => whole(path, value, 1, 100000, 'nodes')),
     minReadySeconds: optional('minReadySeconds', (path, value) => whole(path, value, 0, 3600, 'seconds')),
     checkImage: optional('checkImage', image),
+    nodeExporterImage: optional('nodeExporterImage', image),
+    grafanaDashboard: optional('grafanaDashboard', (path, value) => read.bool(path, value)),
+    metricsPort: optional('metricsPort', (path, value) => {
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) throw fail(path, value, 'must be a port from 1 to 65535');
+      return value;
+    }),
+    metricsTextfileDirectory: optional('metricsTextfileDirectory', (path, value) => read.matching(path, value, /^\/[A-Za-z0-9._/-]{1,200}$/,
+      'must be an absolute path of letters, digits, ".", "_", "-" and "/", like "/var/lib/node_exporter/textfile_collector"')),
     allowAnyAddress: optional('allowAnyAddress', (path, value) => read.bool(path, value)),
   };
 }

@@ -26,6 +26,10 @@ export class HostnetChart extends Chart {
       maxUnavailable: config.maxUnavailable,
       minReadySeconds: config.minReadySeconds,
       checkImage: config.checkImage,
+      nodeExporterImage: config.nodeExporterImage,
+      metricsPort: config.metricsPort,
+      metricsTextfileDirectory: config.metricsTextfileDirectory,
+      grafanaDashboard: config.grafanaDashboard,
     });
     if (config.customResolvers.length > 0) this.firewall.dns.addResolver(DnsResolver.custom(...config.customResolvers));
     for (const exemption of config.exemptions) this.firewall.addRule(exemption.id, exemption.props);

@@ -23,8 +23,21 @@ export interface LinuxNodeAgentProps {
   readonly usesIptables: boolean;
   readonly maxUnavailable: number;
   readonly minReadySeconds: number;
+  /** How hostnet.prom leaves the node: a node-exporter sidecar, or the user's exporter's textfile directory. */
+  readonly metrics: MetricsExport;
   /** Produces the scripts and the loop's settings at synth time, after every rule was added. */
   readonly scripts: () => { scripts: LinuxScripts; agent: Omit<AgentOptions, 'policyId'> };
+}
+
+/** Where the agent's hostnet.prom goes. */
+export type MetricsExport =
+  | { readonly kind: 'sidecar'; readonly image: string; readonly port: number }
+  | { readonly kind: 'hostPath'; readonly directory: string };
+
+/** node-exporter flags: only the textfile collector, on the given port (the pod uses the host network). */
+export function nodeExporterArgs(port: number): string[] {
+  return ['--collector.disable-defaults', '--collector.textfile', `--collector.textfile.directory=${AGENT_PATHS.metrics}`,
+    `--web.listen-address=:${port}`];
 }
 
 /** Readiness: the loop's verdict, with its reason as the probe's message when not Ready. */
@@ -102,15 +115,39 @@ export class LinuxNodeAgent extends NodeAgent {
           { name: 'pod', mountPath: AGENT_PATHS.pod },
           { name: 'tools', mountPath: AGENT_PATHS.tools, readOnly: true },
           { name: 'node', mountPath: AGENT_PATHS.node },
+          { name: 'metrics', mountPath: AGENT_PATHS.metrics },
           // shared with kube-proxy, so legacy iptables writers never interleave
           ...(props.usesIptables ? [{ name: 'xtables-lock', mountPath: '/run/xtables.lock' }] : []),
         ],
       },
+      sidecars: props.metrics.kind !== 'sidecar' ? [] : [{
+        name: 'metrics',
+        image: props.metrics.image,
+        imagePullPolicy: 'IfNotPresent',
+        args: nodeExporterArgs(props.metrics.port),
+        ports: [{ name: 'metrics', containerPort: props.metrics.port, protocol: 'TCP' }],
+        resources: {
+          requests: { cpu: k8s.Quantity.fromString('5m'), memory: k8s.Quantity.fromString('16Mi') },
+          limits: { memory: k8s.Quantity.fromString('48Mi') },
+        },
+        securityContext: {
+          privileged: false,
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          runAsUser: 65534,
+          runAsNonRoot: true,
+          capabilities: { drop: ['ALL'] },
+        },
+        volumeMounts: [{ name: 'metrics', mountPath: AGENT_PATHS.metrics, readOnly: true }],
+      }],
       extraVolumes: [
         { name: 'pod', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('16Mi') } },
         { name: 'tools', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
         // on tmpfs: the lock and the last good policy are gone at reboot, when the rules are too
         { name: 'node', hostPath: { path: AGENT_PATHS.node, type: 'DirectoryOrCreate' } },
+        props.metrics.kind === 'sidecar'
+          ? { name: 'metrics', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('16Mi') } }
+          : { name: 'metrics', hostPath: { path: props.metrics.directory, type: 'DirectoryOrCreate' } },
         ...(props.usesIptables ? [{ name: 'xtables-lock', hostPath: { path: '/run/xtables.lock', type: 'FileOrCreate' } }] : []),
       ],
     });

@@ -14,8 +14,10 @@ export interface NodeAgentProps {
   readonly files: () => Record<string, string>;
   readonly tolerations: k8s.Toleration[];
   readonly securityContext: k8s.PodSecurityContext;
-  /** The one container; it mounts the `scripts` volume. */
+  /** The agent's container; it mounts the `scripts` volume. */
   readonly container: k8s.Container;
+  /** @default - none */
+  readonly sidecars?: k8s.Container[];
   /** @default - only the scripts volume */
   readonly extraVolumes?: k8s.Volume[];
   /** @default - the ConfigMap volume's default mode */
@@ -76,7 +78,7 @@ export class NodeAgent extends Construct {
             terminationGracePeriodSeconds: 30,
             securityContext: props.securityContext,
             initContainers: props.initContainers,
-            containers: [props.container],
+            containers: [props.container, ...(props.sidecars ?? [])],
             volumes: [
               { name: 'scripts', configMap: { name: `${objectName}-scripts`, defaultMode: props.scriptsMode } },
               ...(props.extraVolumes ?? []),

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { DnsExemption } from './dns-exemption';
 import { imageProblem } from './image-reference';
 import { OBJECT_NAME, firewallLabels } from './labels';
-import { LinuxNodeAgent } from './linux-node-agent';
+import { LinuxNodeAgent, MetricsExport } from './linux-node-agent';
 import { WindowsNodeAgent } from './windows-node-agent';
 import { DnsCheck } from '../dialects/agent-options';
 import { renderIptables } from '../dialects/iptables';
@@ -23,6 +23,8 @@ import { NodeOs } from '../policy/node-os';
 import { ClusterProfile } from '../profiles/cluster-profile';
 import { infrastructureRules, profileResolvers } from '../profiles/profile-rules';
 import { validateProfile } from '../profiles/validate-profile';
+import { grafanaDashboard } from '../observability/dashboard';
+import { libraryVersion } from '../version';
 
 /** How a Linux node enforces the policy. */
 export enum LinuxBackend {
@@ -140,7 +142,38 @@ export interface NodeFirewallProps {
    * @default DEFAULT_CHECK_IMAGE
    */
   readonly checkImage?: string;
+  /**
+   * The node-exporter that serves the Linux agent's metrics (hostnet.prom) from a sidecar.
+   * @default DEFAULT_NODE_EXPORTER_IMAGE
+   */
+  readonly nodeExporterImage?: string;
+  /**
+   * Port of that sidecar, on every node's addresses (the pod uses the host network).
+   * @default 9847
+   */
+  readonly metricsPort?: number;
+  /**
+   * Write hostnet.prom into this host directory for the node-exporter you already run
+   * (`--collector.textfile.directory`), instead of running a sidecar.
+   * @default - a node-exporter sidecar serves it on metricsPort
+   */
+  readonly metricsTextfileDirectory?: string;
+  /**
+   * Also emit a ConfigMap holding a Grafana dashboard of the agents' metrics, labelled
+   * `grafana_dashboard: "1"` for Grafana's dashboard sidecar.
+   * @default false
+   */
+  readonly grafanaDashboard?: boolean;
 }
+
+/**
+ * node-exporter, whose textfile collector serves hostnet.prom.
+ * @see https://github.com/prometheus/node_exporter#textfile-collector
+ */
+export const DEFAULT_NODE_EXPORTER_IMAGE = 'quay.io/prometheus/node-exporter:v1.8.2';
+
+/** Seconds between two writes of the agents' metrics file (a scrape every 30-60 s is usual). */
+const METRICS_SECONDS = 30;
 
 /**
  * The Kubernetes e2e test image of busybox: a static binary with nslookup, nc, timeout and mv.
@@ -208,6 +241,14 @@ export class NodeFirewall extends Construct {
       throw fail('minReadySeconds', minReadySeconds, 'must be whole seconds between 0 and 3600');
     }
     const checkImage = checkedImage('checkImage', props.checkImage ?? DEFAULT_CHECK_IMAGE);
+    const metricsPort = props.metricsPort ?? 9847;
+    if (!Number.isInteger(metricsPort) || metricsPort < 1 || metricsPort > 65535) throw fail('metricsPort', metricsPort, 'must be a port from 1 to 65535');
+    const textfileDir = props.metricsTextfileDirectory;
+    if (textfileDir !== undefined && !/^\/[A-Za-z0-9._\/-]{1,200}$/.test(textfileDir)) {
+      throw fail('metricsTextfileDirectory', textfileDir, 'must be an absolute path of letters, digits, ".", "_", "-" and "/"');
+    }
+    const metrics: MetricsExport = textfileDir !== undefined ? { kind: 'hostPath', directory: textfileDir }
+      : { kind: 'sidecar', image: checkedImage('nodeExporterImage', props.nodeExporterImage ?? DEFAULT_NODE_EXPORTER_IMAGE), port: metricsPort };
     const apiServer = this.profile.apiServer;
     if (apiServer !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?):[1-9][0-9]{0,4}$/.test(apiServer)) {
       throw fail('apiServer', apiServer, 'must be host:port or [ipv6]:port, like 172.19.1.100:6443');
@@ -216,9 +257,12 @@ export class NodeFirewall extends Construct {
     if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(clusterDomain)) throw fail('clusterDomain', clusterDomain, 'must be a DNS domain, like cluster.local');
 
     // what each node's loop needs besides the rules (resolvers are read at synth time: addResolver may come later)
-    const agentOptions = () => ({
+    const agentOptions = (agentBackend: string) => ({
       name: this.name,
       mode,
+      backend: agentBackend,
+      version: libraryVersion(),
+      metricsSeconds: METRICS_SECONDS,
       reapplySeconds,
       driftSeconds,
       dnsChecks: dnsChecks(this.dns.resolvers),
@@ -238,6 +282,16 @@ export class NodeFirewall extends Construct {
         },
       });
     }
+    if (props.grafanaDashboard) {
+      new k8s.KubeConfigMap(this, 'Dashboard', {
+        metadata: {
+          name: `${this.name}-dashboard`,
+          namespace: this.namespace,
+          labels: { ...firewallLabels(this.name, 'dashboard'), grafana_dashboard: '1' },
+        },
+        data: { 'cdk8s-hostnet.json': JSON.stringify(grafanaDashboard(), undefined, 2) },
+      });
+    }
     this.dns = new DnsExemption(this, 'Dns', { resolvers: profileResolvers(this.profile), allowAnyAddress });
 
     if (this.profile.nodeOs.includes(NodeOs.LINUX)) {
@@ -250,9 +304,10 @@ export class NodeFirewall extends Construct {
         usesIptables: backend === LinuxBackend.IPTABLES,
         maxUnavailable,
         minReadySeconds,
+        metrics,
         scripts: () => ({
           scripts: (backend === LinuxBackend.NFTABLES ? renderNftables : renderIptables)(this._compile(NodeOs.LINUX), this.name, mode),
-          agent: agentOptions(),
+          agent: agentOptions(backend),
         }),
       });
     }
@@ -265,7 +320,7 @@ export class NodeFirewall extends Construct {
         maxUnavailable,
         minReadySeconds,
         taints: this.profile.windowsTaints,
-        scripts: () => ({ scripts: renderWindowsFirewall(this._compile(NodeOs.WINDOWS), this.name, mode), agent: agentOptions() }),
+        scripts: () => ({ scripts: renderWindowsFirewall(this._compile(NodeOs.WINDOWS), this.name, mode), agent: agentOptions('windows-firewall') }),
       });
     }
   }

@@ -22,4 +22,10 @@ export interface AgentOptions {
   readonly dnsName: string;
   /** `host:port` of the API server, or undefined for the kubernetes Service from the pod's environment. */
   readonly apiServer?: string;
+  /** Names the enforcement in hostnet_policy_info: iptables, nftables, windows-firewall. */
+  readonly backend: string;
+  /** This library's version, for hostnet_policy_info. */
+  readonly version: string;
+  /** Seconds between two writes of the metrics file. */
+  readonly metricsSeconds: number;
 }

@@ -12,6 +12,8 @@ export const AGENT_PATHS = {
   node: '/run/hostnet',
   /** emptyDir the init container copies a static busybox into (nslookup, nc, timeout, mv). */
   tools: '/run/hostnet-tools',
+  /** Where hostnet.prom is written for a node-exporter textfile collector. */
+  metrics: '/run/hostnet-metrics',
 };
 
 /**
@@ -48,8 +50,15 @@ dns_checks="${dns}"
 dns_name=${shQuote(o.dnsName)}
 api_host="\${HOSTNET_API_HOST:-${api ? api.host : '${KUBERNETES_SERVICE_HOST:-}'}}"
 api_port="\${HOSTNET_API_PORT:-${api ? api.port : '${KUBERNETES_SERVICE_PORT:-}'}}"
+metrics_dir="\${HOSTNET_METRICS_DIR:-${AGENT_PATHS.metrics}}"
+metrics_every="\${HOSTNET_METRICS_SECONDS:-${o.metricsSeconds}}"
 reverts=0
 drift_repairs=0
+enforced=
+enforced_policy=
+apply_success=0
+last_apply=0
+apply_duration=0
 
 log() { echo "hostnet: $*" >&2; }
 pause() { sleep "$1" & wait $!; }
@@ -57,6 +66,38 @@ ready() { : > "$pod/ready"; rm -f "$pod/unready"; }
 unready() { echo "hostnet: $*" > "$pod/unready"; rm -f "$pod/ready"; log "$*"; }
 # SIGTERM waits for a running apply (the shell runs traps between commands), then ends the loop.
 trap 'exit 0' TERM INT
+
+# hundredths of a second since boot
+centis() { read -r up _ < /proc/uptime; echo "\${up%.*}\${up#*.}"; }
+# runs an apply script and records its outcome for the metrics
+timed_apply() {
+  started=$(centis)
+  sh "$1"
+  rc=$?
+  took=$(($(centis) - started))
+  apply_duration=$(printf '%d.%02d' $((took / 100)) $((took % 100)))
+  if [ -x "$bb" ]; then last_apply=$("$bb" date +%s); fi
+  if [ "$rc" -eq 0 ]; then apply_success=1; else apply_success=0; fi
+  return "$rc"
+}
+# hostnet.prom for a node-exporter textfile collector: our rules' counters and the agent's own
+# figures, written to a temporary file and renamed, so a scrape never sees half a file
+write_metrics() {
+  if [ ! -d "$metrics_dir" ]; then return 0; fi
+  {
+    if [ -n "$enforced" ]; then sh "$enforced" metrics; fi
+    printf '# HELP hostnet_policy_info The policy this node enforces (1).\\n# TYPE hostnet_policy_info gauge\\n'
+    printf 'hostnet_policy_info{policy_sha256="%s",mode="%s",backend="%s",version="%s"} 1\\n' "\${enforced_policy:-none}" ${o.mode} ${o.backend} ${shQuote(o.version)}
+    printf '# HELP hostnet_apply_success Whether the last apply succeeded (1) or failed (0).\\n# TYPE hostnet_apply_success gauge\\nhostnet_apply_success %s\\n' "$apply_success"
+    printf '# HELP hostnet_last_apply_timestamp_seconds When the last apply ran (Unix time).\\n# TYPE hostnet_last_apply_timestamp_seconds gauge\\nhostnet_last_apply_timestamp_seconds %s\\n' "$last_apply"
+    printf '# HELP hostnet_apply_duration_seconds How long the last apply took.\\n# TYPE hostnet_apply_duration_seconds gauge\\nhostnet_apply_duration_seconds %s\\n' "$apply_duration"
+    printf '# HELP hostnet_drift_repairs_total Re-applies because the rules in force differed from those applied.\\n# TYPE hostnet_drift_repairs_total counter\\nhostnet_drift_repairs_total %s\\n' "$drift_repairs"
+    printf '# HELP hostnet_reverts_total Policies this pod reverted because they broke a health check.\\n# TYPE hostnet_reverts_total counter\\nhostnet_reverts_total %s\\n' "$reverts"
+  } > "$metrics_dir/hostnet.prom.$$" || return 0
+  if [ -x "$bb" ]; then "$bb" mv -f "$metrics_dir/hostnet.prom.$$" "$metrics_dir/hostnet.prom"
+  else cat "$metrics_dir/hostnet.prom.$$" > "$metrics_dir/hostnet.prom"; rm -f "$metrics_dir/hostnet.prom.$$"
+  fi
+}
 
 # Health checks: print one word (and a space) per check that passes. DNS passes on any reply (even
 # NXDOMAIN), TCP on a connection.
@@ -96,8 +137,9 @@ good_policy() {
 gated_apply() {
   if [ ! -x "$bb" ]; then log "health checks are off: no busybox at $bb"; fi
   before=$(checks)
-  sh "$pod/apply.sh" || return 1
+  timed_apply "$pod/apply.sh" || return 1
   enforced="$pod/apply.sh"
+  enforced_policy=$policy
   lost=$(lost_checks "$before" "$(checks)")
   tries=1
   while [ -n "$lost" ] && [ "$tries" -lt 3 ]; do
@@ -115,12 +157,14 @@ gated_apply() {
   reverts=$((reverts + 1))
   if [ -n "$good" ] && [ "$good" != "$policy" ] && sh "$node/good-apply.sh"; then
     enforced="$node/good-apply.sh"
+    enforced_policy=$good
     unready "policy $policy broke$lost on this node: reverted to policy $good, the last that passed here"
   elif [ "$good" = "$policy" ]; then
     unready "policy $policy (already in force) now fails$lost: left as it is"
   else
     sh "$pod/remove.sh" >&2 || true
     enforced=
+    enforced_policy=
     unready "policy $policy broke$lost on this node: reverted to no rules (no earlier policy passed here)"
   fi
   return 0
@@ -144,16 +188,19 @@ ${o.mode === FirewallMode.REMOVE ? removeLoop() : enforceLoop()}`;
 
 function enforceLoop(): string {
   return `
-enforced=
 if ! gated_apply; then
   unready "the first apply of policy $policy failed"
   exit 1
 fi
 applied=
 if [ -n "$enforced" ]; then applied=$(sh "$enforced" state); fi
+write_metrics
 since=0
+unwritten=0
 while :; do
   pause "$drift_every"
+  unwritten=$((unwritten + drift_every))
+  if [ "$unwritten" -ge "$metrics_every" ]; then unwritten=0; write_metrics; fi
   if [ -z "$enforced" ]; then continue; fi
   since=$((since + drift_every))
   if [ "$since" -ge "$reapply_every" ]; then
@@ -164,9 +211,10 @@ while :; do
     report_drift "$now" "$applied"
     drift_repairs=$((drift_repairs + 1))
   fi
-  if sh "$enforced"; then applied=$(sh "$enforced" state)
+  if timed_apply "$enforced"; then applied=$(sh "$enforced" state)
   else log "re-apply failed; retrying in \${drift_every}s"
   fi
+  write_metrics
 done
 `;
 }
@@ -179,6 +227,7 @@ until sh "$pod/remove.sh"; do
 done
 rm -f "$node/good-apply.sh"
 ready
+write_metrics
 log "NodeFirewall removed from this node; idle. Delete the objects once every node is Ready."
 while :; do pause 3600; done
 `;

@@ -112,20 +112,22 @@ describe('renderNftables', () => {
       'iif "lo" accept comment "loopback"',
       'ct state established,related accept comment "replies"',
       'meta l4proto != udp accept comment "not-governed"',
-      'meta nfproto ipv4 udp dport 68 accept comment "dhcp-client-in"',
-      'ip6 saddr fe80::/10 udp dport 546 accept comment "dhcpv6-client-in"',
-      'meta l4proto udp counter drop comment "default-deny-udp"',
+      'meta nfproto ipv4 udp dport 68 counter accept comment "dhcp-client-in"',
+      'ip6 saddr fe80::/10 udp dport 546 counter accept comment "dhcpv6-client-in"',
+      'meta nfproto ipv4 meta l4proto udp counter drop comment "default-deny-udp"',
+      'meta nfproto ipv6 meta l4proto udp counter drop comment "default-deny-udp"',
     ]);
     expect(rules(chainLines(apply, 'output'))).toEqual([
       'oif "lo" accept comment "loopback"',
       'ct state established,related accept comment "replies"',
       'meta l4proto != udp accept comment "not-governed"',
-      'meta nfproto ipv4 udp dport 67 accept comment "dhcp-client-out"',
-      'ip6 daddr ff02::1:2 udp dport 547 accept comment "dhcpv6-client-out"',
-      'ct original ip daddr 172.21.0.10 udp dport 53 accept comment "dns-cluster-service"',
-      'ip daddr 172.20.0.0/16 udp dport 53 accept comment "dns-coredns-pods"',
-      'ip daddr 172.19.1.1 udp dport 53 accept comment "dns-upstream"',
-      'meta l4proto udp counter drop comment "default-deny-udp"',
+      'meta nfproto ipv4 udp dport 67 counter accept comment "dhcp-client-out"',
+      'ip6 daddr ff02::1:2 udp dport 547 counter accept comment "dhcpv6-client-out"',
+      'ct original ip daddr 172.21.0.10 udp dport 53 counter accept comment "dns-cluster-service"',
+      'ip daddr 172.20.0.0/16 udp dport 53 counter accept comment "dns-coredns-pods"',
+      'ip daddr 172.19.1.1 udp dport 53 counter accept comment "dns-upstream"',
+      'meta nfproto ipv4 meta l4proto udp counter drop comment "default-deny-udp"',
+      'meta nfproto ipv6 meta l4proto udp counter drop comment "default-deny-udp"',
     ]);
     // forward never exempts loopback (routed packets never come from lo)
     expect(rules(chainLines(apply, 'forward'))[0]).toBe('ct state established,related accept comment "replies"');
@@ -156,12 +158,12 @@ describe('renderNftables', () => {
     expect(file.match(/^ {2}set daddr4-many \{/gm)).toHaveLength(1);
     expect(/set daddr4-many \{[^}]*\}/.exec(file)![0].match(/\/24/g)).toHaveLength(20);
     expect(/set dport-many \{[^}]*\}/.exec(file)![0].match(/\d+-\d+/g)).toHaveLength(20);
-    const manyRule = 'ip daddr @daddr4-many udp dport @dport-many accept comment "many"';
+    const manyRule = 'ip daddr @daddr4-many udp dport @dport-many counter accept comment "many"';
     expect(rules(chainLines(apply, 'output'))).toContain(manyRule);
     expect(rules(chainLines(apply, 'forward'))).toContain(manyRule);
     // two upstreams: a set; one CoreDNS CIDR: inline
-    expect(file).toContain('ip daddr @daddr4-dns-upstream udp dport 53 accept comment "dns-upstream"');
-    expect(file).toContain('ip daddr 198.19.0.0/16 udp dport 53 accept comment "dns-coredns-pods"');
+    expect(file).toContain('ip daddr @daddr4-dns-upstream udp dport 53 counter accept comment "dns-upstream"');
+    expect(file).toContain('ip daddr 198.19.0.0/16 udp dport 53 counter accept comment "dns-coredns-pods"');
     // source ports: a set as well
     expect(file).toContain('ip daddr 198.18.105.0/24 udp sport @sport-no-spoofed-sport udp dport 10000-10049 counter drop comment "no-spoofed-sport"');
   });
@@ -171,10 +173,10 @@ describe('renderNftables', () => {
     const output = rules(chainLines(apply, 'output'));
     const input = rules(chainLines(apply, 'input'));
 
-    expect(output).toContain('ct original ip daddr 198.18.64.10 udp dport 53 accept comment "dns-cluster-service"');
-    expect(output).toContain('ct original ip6 daddr fd00:64::10 udp dport 53 accept comment "dns-cluster-service"');
-    expect(output).toContain('ip saddr 169.254.20.10 udp sport 53 ct state untracked accept comment "dns-node-local-replies"');
-    expect(input).toContain('ip daddr 169.254.20.10 udp dport 53 accept comment "dns-node-local-cache"');
+    expect(output).toContain('ct original ip daddr 198.18.64.10 udp dport 53 counter accept comment "dns-cluster-service"');
+    expect(output).toContain('ct original ip6 daddr fd00:64::10 udp dport 53 counter accept comment "dns-cluster-service"');
+    expect(output).toContain('ip saddr 169.254.20.10 udp sport 53 ct state untracked counter accept comment "dns-node-local-replies"');
+    expect(input).toContain('ip daddr 169.254.20.10 udp dport 53 counter accept comment "dns-node-local-cache"');
     expect(input).toContain('meta nfproto ipv4 meta l4proto icmp counter drop comment "no-icmp-in"');
     expect(input).toContain('meta nfproto ipv6 meta l4proto ipv6-icmp counter drop comment "no-icmp-in"');
     // ICMP is governed now: both ICMP flavours stay in the chain, everything else leaves at once
@@ -188,7 +190,9 @@ describe('renderNftables', () => {
     const firstPolicyAccept = output.findIndex((l, i) => i > 2 && l.includes(' accept '));
     expect(lastDrop).toBeGreaterThan(2);
     expect(lastDrop).toBeLessThan(firstPolicyAccept);
-    expect(output[output.length - 1]).toBe('meta l4proto udp counter drop comment "default-deny-udp"');
+    // one default deny per family, so each counter has one family
+    expect(output.slice(-2)).toEqual(['meta nfproto ipv4 meta l4proto udp counter drop comment "default-deny-udp"',
+      'meta nfproto ipv6 meta l4proto udp counter drop comment "default-deny-udp"']);
   });
 
   test('tcp denied by default and a deny of every protocol: no not-governed shortcut, two defaults', () => {
@@ -198,10 +202,11 @@ describe('renderNftables', () => {
     expect(input.some((l) => l.includes('not-governed'))).toBe(false);
     expect(input).toContain('ip saddr 198.18.9.0/24 counter drop comment "quarantine"');
     expect(input.slice(-2)).toEqual([
-      'meta l4proto udp counter drop comment "default-deny-udp"',
-      'meta l4proto tcp counter drop comment "default-deny-tcp"',
+      'meta nfproto ipv4 meta l4proto tcp counter drop comment "default-deny-tcp"',
+      'meta nfproto ipv6 meta l4proto tcp counter drop comment "default-deny-tcp"',
     ]);
-    expect(rules(chainLines(apply, 'output'))).toContain('ip daddr 198.18.0.53 tcp dport 53 accept comment "dns-upstream-tcp"');
+    expect(input).toContain('meta nfproto ipv4 meta l4proto udp counter drop comment "default-deny-udp"');
+    expect(rules(chainLines(apply, 'output'))).toContain('ip daddr 198.18.0.53 tcp dport 53 counter accept comment "dns-upstream-tcp"');
   });
 
   test('descriptions with quotes, $, \\, ; and # stay inside their comment line', () => {
@@ -320,8 +325,9 @@ describeKernel('nftables on a real kernel', () => {
     // THEN
     expect(second).toMatchObject({ code: 0, stdout: 'hostnet: applied NodeFirewall fw (nftables)\n' });
     expect((await listOurs(ns)).stdout).toBe(first);
-    expect(first).toContain('ct original ip6 daddr fd00:64::10 udp dport 53 accept comment "dns-cluster-service"');
-    expect(first).toContain('ip daddr @daddr4-many udp dport @dport-many accept comment "many"');
+    // (the kernel lists each counter's values)
+    expect(first).toMatch(/ct original ip6 daddr fd00:64::10 udp dport 53 counter packets \d+ bytes \d+ accept comment "dns-cluster-service"/);
+    expect(first).toMatch(/ip daddr @daddr4-many udp dport @dport-many counter packets \d+ bytes \d+ accept comment "many"/);
     expect(first.match(/chain /g)).toHaveLength(3);
     expect((await nsExecOk(ns, 'nft list table ip other')).stdout).toBe(foreign);
 

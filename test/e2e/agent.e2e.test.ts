@@ -2,7 +2,7 @@
 // (dnsmasq) and a real TCP listener standing in for the API server: a policy that cuts DNS is
 // reverted to the last good one and the pod reports not Ready; a changed ConfigMap does not reach a
 // running agent; drift is repaired within seconds and reported; remove mode cleans the node.
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -244,6 +244,54 @@ describeE2e('the Linux agent loop (run.sh) on a real kernel', () => {
         // the report names what went missing
         expect(agent.lines.map((l) => l.text).join('\n')).toMatch(backend.label === 'nftables' ? /missing table inet hostnet/ : /-A HOSTNET-OUTPUT .*ntp/);
         await stop(agent);
+      });
+
+      test('hostnet.prom is written as the agent runs, and the real node-exporter serves it with the manifest\'s flags', async () => {
+        // GIVEN an agent that writes its metrics into a directory, every second
+        const good = synth(NTP);
+        const dir = mount(good.files, 'metrics');
+        await resetNode(dir);
+        const metricsDir = join(tmp, `${backend.prefix}-metrics`);
+        mkdirSync(metricsDir, { recursive: true });
+        const { agent, pod } = startAgent(dir, 'metrics', `HOSTNET_METRICS_DIR=${metricsDir} HOSTNET_METRICS_SECONDS=1 HOSTNET_DRIFT_SECONDS=1`);
+        await until('Ready', agent, () => (existsSync(join(pod, 'ready')) ? true : undefined));
+        const prom = join(metricsDir, 'hostnet.prom');
+        await until('hostnet.prom', agent, () => (existsSync(prom) ? true : undefined));
+        // a drift repair shows in the counter
+        await nsExecOk(node, backend.label === 'nftables' ? 'nft delete table inet hostnet' : 'iptables-nft -F HOSTNET-OUTPUT');
+        await until('a drift repair in hostnet.prom', agent, () => (/^hostnet_drift_repairs_total 1$/m.test(readFileSync(prom, 'utf8')) ? true : undefined));
+        const text = readFileSync(prom, 'utf8');
+        expect(text).toMatch(new RegExp(`^hostnet_policy_info\\{policy_sha256="[0-9a-f]{64}",mode="enforce",backend="${backend.label === 'nftables' ? 'nftables' : 'iptables'}",version="[^"]+"\\} 1$`, 'm'));
+        expect(text).toMatch(/^hostnet_apply_success 1$/m);
+        expect(text).toMatch(/^hostnet_last_apply_timestamp_seconds \d{10}$/m);
+        expect(text).toMatch(/^hostnet_apply_duration_seconds \d+\.\d\d$/m);
+        expect(text).toMatch(/^hostnet_reverts_total 0$/m);
+        expect(text).toMatch(/^hostnet_rule_packets_total\{rule="ntp",action="allow",direction="egress",family="ipv4"\} \d+$/m);
+        expect(spawnSync('sh', ['-c', `promtool check metrics < ${prom} 2>&1`], { encoding: 'utf8' }).stdout).toBe('');
+
+        // WHEN the node-exporter of Debian runs with the sidecar's flags (its directory and port moved)
+        const daemonSet = findObject(synthProfile('generic', { ...CONFIG, ...backend.overrides, ...NTP }), 'DaemonSet', 'hostnet-linux');
+        const sidecar = daemonSet.spec.template.spec.containers.find((c: any) => c.name === 'metrics');
+        const port = 19847;
+        const args = (sidecar.args as string[]).map((a) => a
+          .replace('--collector.textfile.directory=/run/hostnet-metrics', `--collector.textfile.directory=${metricsDir}`)
+          .replace(`--web.listen-address=:${sidecar.ports[0].containerPort}`, `--web.listen-address=127.0.0.1:${port}`));
+        expect(args).toContain(`--collector.textfile.directory=${metricsDir}`);
+        const exporter = spawn('ip', ['netns', 'exec', node, 'prometheus-node-exporter', ...args], { stdio: 'ignore' });
+        try {
+          const scraped = await until('a scrape', agent, async () => {
+            const r = await nsExec(node, `${busybox} wget -q -O - http://127.0.0.1:${port}/metrics`);
+            return r.code === 0 ? r.stdout : undefined;
+          });
+          // THEN the scrape carries our samples, and nothing the sidecar was told not to collect
+          expect(scraped).toMatch(/^hostnet_rule_packets_total\{action="allow",direction="egress",family="ipv4",rule="ntp"\} \d+$/m);
+          expect(scraped).toMatch(/^hostnet_drift_repairs_total [1-9]/m);
+          expect(scraped).toMatch(/^node_textfile_scrape_error 0$/m);
+          expect(scraped).not.toMatch(/^node_cpu_seconds_total/m);
+          console.log(`${backend.label}: a scraped sample: ${scraped.split('\n').find((l) => l.startsWith('hostnet_rule_packets_total{action="allow",direction="egress",family="ipv4",rule="ntp"}'))}`);
+        } finally {
+          exporter.kill('SIGKILL');
+        }
       });
 
       test('remove mode removes the rules, forgets the node\'s last good policy and stays Ready', async () => {

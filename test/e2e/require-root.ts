@@ -2,7 +2,7 @@
 // Locally a missing prerequisite skips loudly; on CI it fails, so CI can never go green by skipping.
 import { execFileSync } from 'node:child_process';
 
-const REQUIRED_TOOLS = ['ip', 'iptables-legacy-restore', 'iptables-nft-restore', 'nft', 'ipset', 'conntrack', 'busybox', 'dnsmasq', 'setpriv'];
+const REQUIRED_TOOLS = ['ip', 'iptables-legacy-restore', 'iptables-nft-restore', 'nft', 'ipset', 'conntrack', 'busybox', 'dnsmasq', 'setpriv', 'promtool', 'prometheus-node-exporter'];
 
 function computeSkipReason(): string | undefined {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
