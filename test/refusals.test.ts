@@ -214,15 +214,15 @@ describe('the synth app passes the opt-ins from CLUSTER_CONFIG', () => {
     expect(findObject(objects, 'DaemonSet', 'hostnet-windows').metadata.namespace).toBe('kube-system');
   });
 
-  test('namespace kube-system alone is refused', () => {
+  test('namespace kube-system alone is refused, naming the file and field where it was written', () => {
     // GIVEN / WHEN / THEN
-    expect(() => synthProfile('k2s', { namespace: 'kube-system' })).toThrow('hostnet/NodeFirewall: namespace "kube-system" is a system namespace');
+    expect(() => synthProfile('k2s', { namespace: 'kube-system' })).toThrow('test-overrides.yaml: namespace "kube-system" is a system namespace');
   });
 
   test('customResolvers for every address are refused, and accepted with allowAnyAddress: true', () => {
     // GIVEN / WHEN / THEN
     expect(() => synthProfile('k2s', { customResolvers: ['::/0'] }))
-      .toThrow('hostnet/NodeFirewall/Dns: customResolvers[0] "::/0" matches every address: DNS (udp and tcp 53) would be open to every address');
+      .toThrow('test-overrides.yaml: customResolvers[0] "::/0" matches every address: DNS (udp and tcp 53) would be open to every address');
     const apply = linuxScripts(synthProfile('k2s', { customResolvers: ['::/0'], allowAnyAddress: true })).apply;
     expect(apply).toContain('--comment dns-custom -j RETURN');
   });

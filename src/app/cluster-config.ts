@@ -1,17 +1,21 @@
 import { closestName, count, displayFile, fieldPath, shortValue } from './config-errors';
 import { readConfigYaml } from './config-yaml';
+import { imageProblem } from '../constructs/image-reference';
 import { LinuxBackend } from '../constructs/node-firewall';
 import { Cidr, parseCidr } from '../policy/cidr';
 import { FirewallMode } from '../policy/firewall-mode';
 import { FirewallRuleProps } from '../policy/firewall-rule';
-import { namespaceProblem } from '../policy/k8s-names';
+import { SYSTEM_NAMESPACE_PROBLEM, isSystemNamespace, namespaceProblem } from '../policy/k8s-names';
 import { NodeOs } from '../policy/node-os';
 import { PortRange, portRangeProblem } from '../policy/port-range';
 import { Protocol, RuleAction, TrafficScope, hasPorts } from '../policy/protocol';
 import { ClusterProfile, InfrastructurePort } from '../profiles/cluster-profile';
+import { NO_NODE_OS_PROBLEM, anyAddressProblem, validateProfile } from '../profiles/validate-profile';
 
 /** What a cluster's override file (CLUSTER_CONFIG) may set. */
 export interface ClusterConfig {
+  /** The override file as error messages name it; undefined without CLUSTER_CONFIG. */
+  readonly file?: string;
   readonly profile: ClusterProfile;
   readonly exemptions: { id: string; props: FirewallRuleProps }[];
   readonly customResolvers: string[];
@@ -86,6 +90,15 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
   const cidrs = (field: string, anyWhenOmitted: boolean) => {
     if (field in raw) profile[field] = read.cidrs(field, raw[field], anyWhenOmitted ? 'or be left out for any address' : CIDR_EXAMPLE);
   };
+  // a prefix-0 CIDR opens DNS or widens pod and node rules to every address: only with allowAnyAddress
+  const anyAddress = (field: string, list: unknown) => {
+    if (raw.allowAnyAddress === true || !Array.isArray(list)) return;
+    list.forEach((item, i) => {
+      const cidr = typeof item === 'string' ? parseCidr(item) : undefined;
+      if (cidr !== undefined && typeof cidr !== 'string' && cidr.prefix === 0) throw fail(`${field}[${i}]`, item, anyAddressProblem(field));
+    });
+  };
+  for (const field of ['podCidrs', 'upstreamResolvers', 'nodeCidrs', 'customResolvers']) anyAddress(field, raw[field]);
   cidrs('podCidrs', false);
   cidrs('serviceCidrs', false);
   cidrs('upstreamResolvers', false);
@@ -94,9 +107,13 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
   if ('namespace' in raw) {
     const problem = namespaceProblem(raw.namespace as string);
     if (problem) throw fail('namespace', raw.namespace, problem);
+    if (raw.createNamespace !== false && isSystemNamespace(raw.namespace as string)) throw fail('namespace', raw.namespace, SYSTEM_NAMESPACE_PROBLEM);
     profile.namespace = raw.namespace;
   }
-  if ('nodeOs' in raw) profile.nodeOs = read.nodeOs('nodeOs', raw.nodeOs);
+  if ('nodeOs' in raw) {
+    if (Array.isArray(raw.nodeOs) && raw.nodeOs.length === 0) throw fail('nodeOs', raw.nodeOs, NO_NODE_OS_PROBLEM);
+    profile.nodeOs = read.nodeOs('nodeOs', raw.nodeOs);
+  }
   if ('apiServer' in raw) {
     profile.apiServer = read.matching('apiServer', raw.apiServer, /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?):[1-9][0-9]{0,4}$/,
       'must be host:port or [ipv6]:port, like "172.19.1.100:6443"');
@@ -114,8 +131,16 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
   };
   const optional = <T>(field: string, check: (path: string, value: unknown) => T): T | undefined =>
     raw[field] === undefined ? undefined : check(field, raw[field]);
-  const image = (path: string, value: unknown) => read.text(path, value, MAX_IMAGE_CHARS, 'an image reference, like "registry.example.com/agent:v1.0"');
+  const image = (path: string, value: unknown) => {
+    const text = read.text(path, value, MAX_IMAGE_CHARS, 'an image reference, like "registry.example.com/agent:v1.0"');
+    const problem = imageProblem(text);
+    if (problem) throw fail(path, value, problem);
+    return text;
+  };
+  // the merged profile, checked here so that a value the profile lacks is asked of this file
+  validateProfile(where, profile as unknown as ClusterProfile, { allowAnyAddress: raw.allowAnyAddress === true });
   return {
+    file: where,
     profile: profile as unknown as ClusterProfile,
     exemptions: raw.exemptions === undefined ? [] : read.exemptions(raw.exemptions),
     customResolvers: raw.customResolvers === undefined ? [] : read.cidrs('customResolvers', raw.customResolvers, CIDR_EXAMPLE, true),

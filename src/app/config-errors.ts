@@ -72,7 +72,8 @@ function editDistance(a: string, b: string): number {
 
 function json(value: unknown): string {
   if (value === undefined) return 'undefined';
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value); // JSON would say null
+  // as YAML writes them (JSON would say null)
+  if (typeof value === 'number' && !Number.isFinite(value)) return Number.isNaN(value) ? '.nan' : value > 0 ? '.inf' : '-.inf';
   if (typeof value === 'bigint') return String(value);
   try {
     return JSON.stringify(value) ?? String(value);

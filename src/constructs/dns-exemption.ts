@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { parseCidr } from '../policy/cidr';
 import { DnsResolver, dnsRules } from '../policy/dns-resolver';
 import { NamedRule } from '../policy/firewall-rule';
+import { anyAddressProblem } from '../profiles/validate-profile';
 
 /** Props of a DnsExemption. */
 export interface DnsExemptionProps {
@@ -44,7 +45,7 @@ export class DnsExemption extends Construct {
       const parsed = parseCidr(address);
       if (typeof parsed === 'string') throw fail(parsed);
       if (parsed.prefix === 0 && !this.allowAnyAddress) {
-        throw fail('matches every address: DNS (udp and tcp 53) would be open to every address; list the resolvers\' own addresses, or set allowAnyAddress: true to accept it');
+        throw fail(anyAddressProblem('upstreamResolvers'));
       }
     });
     this.declared.push(resolver);

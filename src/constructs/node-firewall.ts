@@ -10,6 +10,7 @@ import { DnsCheck } from '../dialects/agent-options';
 import { renderIptables } from '../dialects/iptables';
 import { renderNftables } from '../dialects/nftables';
 import { renderWindowsFirewall } from '../dialects/windows-firewall';
+import { grafanaDashboard } from '../observability/dashboard';
 import { hostOrCidr, parseCidr } from '../policy/cidr';
 import { compilePolicy } from '../policy/compile-policy';
 import { CompiledPolicy } from '../policy/compiled-policy';
@@ -18,12 +19,11 @@ import { nodeFailsafes } from '../policy/failsafes';
 import { FirewallMode } from '../policy/firewall-mode';
 import { FirewallPolicy } from '../policy/firewall-policy';
 import { FirewallRuleProps } from '../policy/firewall-rule';
-import { isSystemNamespace } from '../policy/k8s-names';
+import { SYSTEM_NAMESPACE_PROBLEM, isSystemNamespace } from '../policy/k8s-names';
 import { NodeOs } from '../policy/node-os';
 import { ClusterProfile } from '../profiles/cluster-profile';
 import { infrastructureRules, profileResolvers } from '../profiles/profile-rules';
 import { validateProfile } from '../profiles/validate-profile';
-import { grafanaDashboard } from '../observability/dashboard';
 import { libraryVersion } from '../version';
 
 /** How a Linux node enforces the policy. */
@@ -210,8 +210,7 @@ export class NodeFirewall extends Construct {
     if (!OBJECT_NAME.test(this.name)) throw fail('name', this.name, 'must be a DNS-1123 label of at most 40 characters');
     const createNamespace = props.createNamespace ?? true;
     if (createNamespace && isSystemNamespace(this.namespace)) {
-      throw fail('namespace', this.namespace, 'is a system namespace: the firewall would relabel it privileged and \'kubectl delete -f\' would delete it; '
-        + 'use a namespace of its own, or set createNamespace: false to deploy into it without emitting it');
+      throw fail('namespace', this.namespace, SYSTEM_NAMESPACE_PROBLEM);
     }
     const checkedImage = (field: string, image: string) => {
       const problem = imageProblem(image);

@@ -25,3 +25,7 @@ export function namespaceProblem(namespace: string): string | undefined {
 export function isSystemNamespace(namespace: string): boolean {
   return SYSTEM_NAMESPACES.includes(namespace);
 }
+
+/** Why the firewall may not emit a system namespace (the same words in the construct and CLUSTER_CONFIG). */
+export const SYSTEM_NAMESPACE_PROBLEM = 'is a system namespace: the firewall would relabel it privileged and \'kubectl delete -f\' would delete it; '
+  + 'use a namespace of its own, or set createNamespace: false to deploy into it without emitting it';

@@ -1,4 +1,5 @@
 import { ClusterProfile } from './cluster-profile';
+import { parseCidr } from '../policy/cidr';
 import { DnsResolver } from '../policy/dns-resolver';
 import { NamedRule, RuleOrigin } from '../policy/firewall-rule';
 import { NodeOs } from '../policy/node-os';
@@ -32,10 +33,22 @@ export function infrastructureRules(profile: ClusterProfile, os: NodeOs): NamedR
     })));
 }
 
-/** Who may send infrastructure traffic to a node: the nodes, plus the pods where they use it. */
+/**
+ * Who may send infrastructure traffic to a node: the nodes, plus the pods where they use it. Node
+ * and pod networks may nest (pods inside a node range): a CIDR inside another is left out, since
+ * CIDRs either nest or are disjoint.
+ */
 function ingressPeers(profile: ClusterProfile, fromPods: boolean): string[] | undefined {
   if (!profile.nodeCidrs) return undefined;
-  return fromPods ? [...profile.nodeCidrs, ...profile.podCidrs] : profile.nodeCidrs;
+  if (!fromPods) return profile.nodeCidrs;
+  const all = [...profile.nodeCidrs, ...profile.podCidrs];
+  const parsed = all.map((text) => parseCidr(text));
+  return all.filter((_, i) => {
+    const a = parsed[i];
+    if (typeof a === 'string') return true; // reported against its profile field
+    return !parsed.some((b, j) => j !== i && typeof b !== 'string' && b.family === a.family && b.first <= a.first && a.last <= b.last
+      && (b.prefix < a.prefix || j < i));
+  });
 }
 
 /** The resolvers a profile declares: cluster DNS Service, CoreDNS pods, upstreams, NodeLocal DNSCache. */

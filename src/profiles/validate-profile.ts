@@ -13,7 +13,7 @@ export interface ValidateProfileOptions {
 }
 
 /** What a CIDR that matches every address would open, per profile field, and what to list instead. */
-const ANY_ADDRESS: Record<string, string> = {
+export const ANY_ADDRESS: Record<string, string> = {
   podCidrs: 'DNS to the CoreDNS pods and every rule for pod addresses would apply to every address; list the cluster\'s pod networks',
   upstreamResolvers: 'DNS (udp and tcp 53) would be open to every address; list the resolvers\' own addresses',
   nodeCidrs: 'the infrastructure UDP kept open between nodes would be open to every address; list the nodes\' networks',
@@ -35,7 +35,7 @@ export function validateProfile(path: string, profile: ClusterProfile, options: 
       const parsed = parseCidr(value);
       if (typeof parsed === 'string') throw fail(`${field}[${i}]`, value, parsed);
       if (parsed.prefix === 0 && ANY_ADDRESS[field] && !options.allowAnyAddress) {
-        throw fail(`${field}[${i}]`, value, `matches every address: ${ANY_ADDRESS[field]}, or set allowAnyAddress: true to accept it`);
+        throw fail(`${field}[${i}]`, value, anyAddressProblem(field));
       }
     });
   };
@@ -54,9 +54,17 @@ export function validateProfile(path: string, profile: ClusterProfile, options: 
   if (namespace) throw fail('namespace', profile.namespace, namespace);
   const oses = Object.values(NodeOs) as string[];
   if (!Array.isArray(profile.nodeOs) || profile.nodeOs.length === 0) {
-    throw fail('nodeOs', profile.nodeOs ?? [], `must name at least one of ${oses.join(', ')}: with none, no agent is deployed`);
+    throw fail('nodeOs', profile.nodeOs ?? [], NO_NODE_OS_PROBLEM);
   }
   profile.nodeOs.forEach((os, i) => {
     if (!oses.includes(os)) throw fail(`nodeOs[${i}]`, os, `must be one of ${oses.join(', ')}`);
   });
 }
+
+/** The refusal of a prefix-0 CIDR in `field` (podCidrs, upstreamResolvers, nodeCidrs, customResolvers). */
+export function anyAddressProblem(field: string): string {
+  return `matches every address: ${ANY_ADDRESS[field] ?? ANY_ADDRESS.upstreamResolvers}, or set allowAnyAddress: true to accept it`;
+}
+
+/** The refusal of an empty nodeOs list. */
+export const NO_NODE_OS_PROBLEM = `must name at least one of ${Object.values(NodeOs).join(', ')}: with none, no agent is deployed`;

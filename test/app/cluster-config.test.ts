@@ -163,7 +163,15 @@ describe('cluster config (CLUSTER_CONFIG)', () => {
     ['a host name', { upstreamResolvers: ['dns.google'] }, 'upstreamResolvers[0] "dns.google" is not an IP address or CIDR'],
     ['a terminal escape', { upstreamResolvers: ['\u001b[31m'] }, 'upstreamResolvers[0] "\\u001b[31m" is not an IP address or CIDR'],
     ['a line separator', { upstreamResolvers: ['1.1.1.1\u2028'] }, 'upstreamResolvers[0] "1.1.1.1\\u2028" is not an IP address or CIDR'],
-    ['overlapping nodeCidrs', { nodeCidrs: ['0.0.0.0/0', '10.0.0.0/8'] }, 'nodeCidrs[1] "10.0.0.0/8" overlaps nodeCidrs[0] "0.0.0.0/0"'],
+    ['overlapping nodeCidrs', { nodeCidrs: ['10.0.0.0/8', '10.1.0.0/16'] }, 'nodeCidrs[1] "10.1.0.0/16" overlaps nodeCidrs[0] "10.0.0.0/8"'],
+    // issue 13: once reported against a generated rule ('k2s-dnsproxy-in'), now against what was written
+    ['nodeCidrs for every address', { nodeCidrs: ['0.0.0.0/0', '10.0.0.0/8'] },
+      'nodeCidrs[0] "0.0.0.0/0" matches every address: the infrastructure UDP kept open between nodes would be open to every address; list the nodes\' networks, or set allowAnyAddress: true to accept it'],
+    ['upstreamResolvers for every address', { upstreamResolvers: ['0.0.0.0/0'] },
+      'upstreamResolvers[0] "0.0.0.0/0" matches every address: DNS (udp and tcp 53) would be open to every address; list the resolvers\' own addresses, or set allowAnyAddress: true to accept it'],
+    ['a system namespace', { namespace: 'linkerd' },
+      'namespace "linkerd" is a system namespace: the firewall would relabel it privileged and \'kubectl delete -f\' would delete it; use a namespace of its own, or set createNamespace: false to deploy into it without emitting it'],
+    ['an image with two tags', { linuxImage: 'x:1:2' }, 'linuxImage "x:1:2" repository "x:1" has a ":" that is neither a registry port nor the tag separator'],
     ['a repeated resolver', { customResolvers: ['192.0.2.53', 'fd00::/8', '192.0.2.53'] }, 'customResolvers[2] "192.0.2.53" overlaps customResolvers[0] "192.0.2.53"'],
     ['a later wider CIDR', { upstreamResolvers: ['10.1.0.0/16', '10.2.0.0/16', '10.0.0.0/8'] }, 'upstreamResolvers[2] "10.0.0.0/8" overlaps upstreamResolvers[0] "10.1.0.0/16"'],
     ['a long text', { podCidrs: longList }, `podCidrs "10.0.0.0/24, 10.0.1.0/24, 10.0.2.0/24, 10.0.3.0/24, 10.0.4…" (121,956 chars) ${CIDRS}`],
@@ -173,7 +181,7 @@ describe('cluster config (CLUSTER_CONFIG)', () => {
     ['a DNS list', { nodeLocalDnsIp: ['169.254.20.10'] }, 'nodeLocalDnsIp ["169.254.20.10"] must be an IP address, like "10.96.0.10"'],
     ['a namespace', { namespace: 'Hostnet' }, 'namespace "Hostnet" must be a DNS-1123 label (1-63 lowercase letters, digits or dashes)'],
     ['a scalar nodeOs', { nodeOs: 'linux' }, 'nodeOs "linux" must be a list, like [linux] or [linux, windows]'],
-    ['no nodeOs', { nodeOs: [] }, 'nodeOs [] must list at least one of linux, windows'],
+    ['no nodeOs', { nodeOs: [] }, 'nodeOs [] must name at least one of linux, windows: with none, no agent is deployed'],
     ['a repeated nodeOs', { nodeOs: ['linux', 'linux'] }, 'nodeOs[1] "linux" repeats nodeOs[0]'],
     ['an unknown nodeOs', { nodeOs: ['macos'] }, 'nodeOs[0] "macos" must be one of linux, windows'],
     ['a name', { name: 'Hostnet' }, 'name "Hostnet" must be a DNS-1123 label of at most 40 characters, like "hostnet"'],
@@ -186,7 +194,7 @@ describe('cluster config (CLUSTER_CONFIG)', () => {
     ['too few seconds', { reapplyIntervalSeconds: 9 }, `reapplyIntervalSeconds 9 ${SECONDS}`],
     ['too many seconds', { reapplyIntervalSeconds: 86401 }, `reapplyIntervalSeconds 86401 ${SECONDS}`],
     ['huge seconds', { reapplyIntervalSeconds: 1e308 }, `reapplyIntervalSeconds 1e+308 ${SECONDS}`],
-    ['infinite seconds', { reapplyIntervalSeconds: Infinity }, `reapplyIntervalSeconds Infinity ${SECONDS}`],
+    ['infinite seconds', { reapplyIntervalSeconds: Infinity }, `reapplyIntervalSeconds .inf ${SECONDS}`],
     ['fractional seconds', { reapplyIntervalSeconds: 1.5 }, `reapplyIntervalSeconds 1.5 ${SECONDS}`],
     ['seconds as text', { reapplyIntervalSeconds: '60' }, `reapplyIntervalSeconds "60" ${SECONDS}`],
     ['a YAML 1.1 boolean', { createNamespace: 'yes' }, 'createNamespace "yes" must be true or false'],
@@ -378,5 +386,33 @@ describe('the README', () => {
     // THEN every field it shows took effect somewhere
     expect(config.exemptions.map((e) => e.id)).toEqual(['ntp', 'wsus', 'no-smb-out']);
     expect(objects.map((o) => o.kind)).toContain('DaemonSet');
+  });
+});
+
+describe('rule and profile problems are reported against the override file (found by the fuzzer)', () => {
+  const load = (profile: string, content: string) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'hostnet-rules-')), 'cluster.yaml');
+    writeFileSync(file, content);
+    return () => Testing.synth(buildApp(Testing.app(), loadClusterConfig(file, ClusterProfiles.byName(profile))).hostnet);
+  };
+
+  test.each([
+    ['an exemption that reuses a built-in id', 'k2s', 'exemptions: [{id: dns-upstream, protocol: udp, scopes: [nodeEgress], description: x}]',
+      /^\S*cluster\.yaml: exemptions\[0\]\.id "dns-upstream" /],
+    ['a deny that does nothing under deny-udp', 'k2s', 'exemptions: [{id: no-udp, action: deny, protocol: udp, scopes: [nodeEgress], destinationPorts: [9999], description: x}]',
+      /^\S*cluster\.yaml: exemptions\[0\]\.\w+ .* no effect/],
+    ['sources and destinations of two families', 'k2s', 'exemptions: [{id: x, protocol: udp, scopes: [nodeEgress], sources: [10.0.0.0/8], destinations: ["2001:db8::/32"], description: x}]',
+      /^\S*cluster\.yaml: exemptions\[0\]\./],
+    ['a profile value the file does not give', 'k0s-calico', '{}',
+      /^\S*cluster\.yaml: profile 'k0s-calico' upstreamResolvers \[\] must list at least one CIDR/],
+  ])('%s', (_, profile, content, message) => {
+    expect(load(profile, content)).toThrow(message);
+  });
+
+  test('node and pod networks that nest still synthesize (the dnsproxy rule lists the wider one only)', () => {
+    const objects = load('k2s', 'nodeCidrs: [172.16.0.0/12]')();
+    const apply = objects.find((o: any) => o.metadata?.name === 'hostnet-windows-scripts').data['apply.ps1'];
+    // udp/53 inbound is blocked from everyone outside the node range, which holds the pod range
+    expect(apply).toContain("RemoteAddress = @('0.0.0.0-172.15.255.255', '172.32.0.0-255.255.255.255')\n    LocalPort     = @('53')");
   });
 });
