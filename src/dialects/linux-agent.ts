@@ -211,9 +211,9 @@ while :; do
     report_drift "$now" "$applied"
     drift_repairs=$((drift_repairs + 1))
   fi
-  if timed_apply "$enforced"; then applied=$(sh "$enforced" state)
-  else log "re-apply failed; retrying in \${drift_every}s"
-  fi
+  # (what a re-apply leaves is not read back as the new reference: a change made while it ran would
+  # become part of it; the next check compares with the first apply's state again)
+  if ! timed_apply "$enforced"; then log "re-apply failed; retrying in \${drift_every}s"; fi
   write_metrics
 done
 `;

@@ -413,7 +413,9 @@ while ($true) {
   Invoke-PolicyScript $Enforced $arguments
   if ($ExitCode -eq 0) {
     $retry = $false
-    $applied = Get-PolicyState $Enforced
+    # the first apply's state stays the reference: a change made while this re-apply ran would
+    # otherwise become part of it
+    if ($null -eq $applied) { $applied = Get-PolicyState $Enforced }
   } else {
     $retry = $true
     Write-Log "re-apply failed; retrying in $($DriftEvery)s"

@@ -287,8 +287,9 @@ describe('run.ps1', () => {
       expect(loop).toContain('if ($now -ceq $applied) { continue }');
       expect(loop.indexOf('Write-DriftReport $now $applied')).toBeLessThan(loop.indexOf('Invoke-PolicyScript $Enforced $arguments'));
       expect(loop).toContain('$arguments = @(\'-Recreate\', ($recreate -join \',\'))');
-      // after a re-apply, the new state is the reference; a failure says so and retries
-      expect(loop).toContain('$retry = $false\n    $applied = Get-PolicyState $Enforced');
+      // the first apply's state stays the reference; a re-apply reads it back only when there was none
+      expect(loop).toContain('$retry = $false\n    # the first apply');
+      expect(loop).toContain('if ($null -eq $applied) { $applied = Get-PolicyState $Enforced }');
       expect(loop).toContain('$retry = $true\n    Write-Log "re-apply failed; retrying in $($DriftEvery)s"');
       const report = functionNamed(root, 'Write-DriftReport').text;
       expect(report).toContain('$script:DriftRepairs++');
