@@ -1,5 +1,5 @@
 // The README's commands and code are part of the product: a reader's first hour runs them as written.
-import { accessSync, constants, mkdtempSync, readFileSync, readdirSync } from 'fs';
+import { accessSync, constants, mkdtempSync, readFileSync, readdirSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import * as ts from 'typescript';
@@ -93,10 +93,11 @@ describe('the README', () => {
   test.each(examples)('example "%s" synthesizes manifests', (_, code) => {
     // WHEN
     const outdir = runApp(asLibraryUser(code));
-    // THEN every chart it declares is written, and the firewall holds what the example added
     const files = readdirSync(outdir).filter((f) => f.endsWith('.k8s.yaml'));
+    const objects = files.includes('hostnet.k8s.yaml') ? parseAllDocuments(readFileSync(join(outdir, 'hostnet.k8s.yaml'), 'utf8')).map((d) => d.toJS()) : [];
+    rmSync(outdir, { recursive: true, force: true });
+    // THEN every chart it declares is written, and the firewall holds what the example added
     expect(files).toContain('hostnet.k8s.yaml');
-    const objects = parseAllDocuments(readFileSync(join(outdir, 'hostnet.k8s.yaml'), 'utf8')).map((d) => d.toJS());
     expect(objects.map((o) => o.kind)).toContain('DaemonSet');
     if (code.includes("addRule('ntp'")) {
       const scripts = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'hostnet-linux-scripts').data['apply.sh'];
