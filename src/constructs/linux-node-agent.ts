@@ -40,6 +40,16 @@ export function nodeExporterArgs(port: number): string[] {
     `--web.listen-address=:${port}`];
 }
 
+/** The helper containers (busybox copy, node-exporter): nobody, no capability, nothing writable but their volume. */
+const UNPRIVILEGED: k8s.SecurityContext = {
+  privileged: false,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsUser: 65534,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+};
+
 /** Readiness: the loop's verdict, with its reason as the probe's message when not Ready. */
 export const READINESS = `pod="\${HOSTNET_POD_DIR:-${AGENT_PATHS.pod}}"
 if [ -e "$pod/ready" ]; then exit 0; fi
@@ -77,14 +87,7 @@ export class LinuxNodeAgent extends NodeAgent {
           requests: { cpu: k8s.Quantity.fromString('10m'), memory: k8s.Quantity.fromString('8Mi') },
           limits: { memory: k8s.Quantity.fromString('16Mi') },
         },
-        securityContext: {
-          privileged: false,
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          runAsUser: 65534,
-          runAsNonRoot: true,
-          capabilities: { drop: ['ALL'] },
-        },
+        securityContext: UNPRIVILEGED,
         volumeMounts: [{ name: 'tools', mountPath: AGENT_PATHS.tools }],
       }],
       container: {
@@ -130,14 +133,7 @@ export class LinuxNodeAgent extends NodeAgent {
           requests: { cpu: k8s.Quantity.fromString('5m'), memory: k8s.Quantity.fromString('16Mi') },
           limits: { memory: k8s.Quantity.fromString('48Mi') },
         },
-        securityContext: {
-          privileged: false,
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          runAsUser: 65534,
-          runAsNonRoot: true,
-          capabilities: { drop: ['ALL'] },
-        },
+        securityContext: UNPRIVILEGED,
         volumeMounts: [{ name: 'metrics', mountPath: AGENT_PATHS.metrics, readOnly: true }],
       }],
       extraVolumes: [
