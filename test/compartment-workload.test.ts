@@ -484,3 +484,13 @@ test('the construct tree: one child per object, ids stable', () => {
     'Anchor-0', 'Launcher-0', 'Anchor-1', 'Launcher-1',
   ]);
 });
+
+describe('duplicate names (issue 11)', () => {
+  test('two CompartmentWorkloads with one name in one namespace are refused, naming both', () => {
+    const chart = Testing.chart();
+    const props = { executable: 'C:\\apps\\a.exe', ports: [{ name: 'http', port: 8080 }], namespace: 'apps' };
+    new CompartmentWorkload(chart, 'albums', props);
+    expect(() => new CompartmentWorkload(chart, 'albums-again', { ...props, name: 'albums' }))
+      .toThrow('test/albums-again: name "albums" in namespace "apps" is already the name of the CompartmentWorkload at test/albums; give each workload a name of its own');
+  });
+});

@@ -279,3 +279,39 @@ describe('nftables backend', () => {
     expectValidManifests(objects);
   });
 });
+
+describe('shared state and duplicate names (issue 11)', () => {
+  test('a profile from ClusterProfiles is a copy of its own', () => {
+    // GIVEN
+    const calico = ClusterProfiles.k0sCalico();
+    // WHEN
+    calico.podCidrs.push('10.99.0.0/16');
+    calico.infrastructure[0].scopes.push(TrafficScope.POD_FORWARD);
+    // THEN
+    expect(ClusterProfiles.k0sCalico().podCidrs).toEqual(['10.244.0.0/16']);
+    expect(ClusterProfiles.k0sKubeRouter().podCidrs).toEqual(['10.244.0.0/16']);
+    expect(ClusterProfiles.byName('k0s-calico').infrastructure[0].scopes).toEqual([TrafficScope.NODE_INGRESS, TrafficScope.NODE_EGRESS]);
+  });
+
+  test('one policy given to two firewalls: a rule added to one stays there', () => {
+    // GIVEN
+    const policy = FirewallPolicy.denyUdp();
+    const a = new NodeFirewall(Testing.chart(), 'A', { profile: ClusterProfiles.k2s(), policy, name: 'edge' });
+    const chart = Testing.chart();
+    const b = new NodeFirewall(chart, 'B', { profile: ClusterProfiles.k2s(), policy, name: 'workers' });
+    // WHEN
+    a.addRule('ntp', { action: RuleAction.ALLOW, protocol: Protocol.UDP, scopes: [TrafficScope.NODE_EGRESS], destinationPorts: [PortRange.of(123)], description: 'NTP' });
+    // THEN
+    expect(a.policy.rules.map((r) => r.id)).toEqual(['ntp']);
+    expect(b.policy.rules).toEqual([]);
+    expect(policy.rules).toEqual([]);
+    expect(findObject(Testing.synth(chart), 'ConfigMap', 'workers-linux-scripts').data['apply.sh']).not.toContain('ntp');
+  });
+
+  test('two NodeFirewalls with one name in one app are refused, naming both', () => {
+    const chart = Testing.chart();
+    new NodeFirewall(chart, 'First', { profile: ClusterProfiles.k2s() });
+    expect(() => new NodeFirewall(chart, 'Second', { profile: ClusterProfiles.k2s(), namespace: 'other-ns' }))
+      .toThrow('test/Second: name "hostnet" is already the name of the NodeFirewall at test/First; give each NodeFirewall a name of its own');
+  });
+});

@@ -192,6 +192,12 @@ export class CompartmentWorkload extends Construct {
     const plan = planWorkload(this.node.path, id, props, Chart.of(this).namespace);
     this.name = plan.name;
     this.namespace = plan.namespace;
+    // the same name in the same namespace emits every object twice
+    const twin = this.node.root.node.findAll()
+      .find((c) => c !== this && c instanceof CompartmentWorkload && c.name === this.name && c.namespace === this.namespace);
+    if (twin) {
+      throw new Error(`${this.node.path}: name ${JSON.stringify(this.name)} in namespace ${JSON.stringify(this.namespace)} is already the name of the CompartmentWorkload at ${twin.node.path}; give each workload a name of its own`);
+    }
     this.isolation = plan.isolation;
     this.instances = plan.instances;
     this.compartments = plan.compartments;

@@ -61,7 +61,8 @@ export interface NodeFirewallProps {
   /** The cluster the firewall protects: its CIDRs, resolvers and infrastructure traffic. */
   readonly profile: ClusterProfile;
   /**
-   * Defaults and rules.
+   * Defaults and rules. The firewall keeps a copy: rules added to this object later do not reach it
+   * (add them with `firewall.addRule()`), and two firewalls given one policy never share rules.
    * @default FirewallPolicy.denyUdp() - deny UDP except DNS and the profile's needs
    */
   readonly policy?: FirewallPolicy;
@@ -203,11 +204,14 @@ export class NodeFirewall extends Construct {
     this.profile = { ...props.profile, namespace: props.namespace ?? props.profile.namespace };
     const allowAnyAddress = props.allowAnyAddress ?? false;
     validateProfile(this.node.path, this.profile, { allowAnyAddress });
-    this.policy = props.policy ?? FirewallPolicy.denyUdp();
+    this.policy = props.policy?.copy() ?? FirewallPolicy.denyUdp();
     this.name = props.name ?? 'hostnet';
     this.namespace = this.profile.namespace;
     const fail = (field: string, value: unknown, problem: string) => new Error(`${this.node.path}: ${field} ${JSON.stringify(value)} ${problem}`);
     if (!OBJECT_NAME.test(this.name)) throw fail('name', this.name, 'must be a DNS-1123 label of at most 40 characters');
+    // the same name emits every object twice (and, on a node, the same chains and table)
+    const twin = this.node.root.node.findAll().find((c) => c !== this && c instanceof NodeFirewall && c.name === this.name);
+    if (twin) throw fail('name', this.name, `is already the name of the NodeFirewall at ${twin.node.path}; give each NodeFirewall a name of its own`);
     const createNamespace = props.createNamespace ?? true;
     if (createNamespace && isSystemNamespace(this.namespace)) {
       throw fail('namespace', this.namespace, SYSTEM_NAMESPACE_PROBLEM);

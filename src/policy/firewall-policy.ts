@@ -50,4 +50,11 @@ export class FirewallPolicy {
   public get rules(): NamedRule[] {
     return [...this.declared];
   }
+
+  /** A policy with the same defaults and rules; rules added to either later stay with that one. */
+  public copy(): FirewallPolicy {
+    const twin = new FirewallPolicy({ udp: this.udp, tcp: this.tcp });
+    twin.declared.push(...this.declared);
+    return twin;
+  }
 }
