@@ -5,7 +5,7 @@ import { LinuxBackend } from '../constructs/node-firewall';
 import { Cidr, parseCidr } from '../policy/cidr';
 import { FirewallMode } from '../policy/firewall-mode';
 import { FirewallRuleProps } from '../policy/firewall-rule';
-import { SYSTEM_NAMESPACE_PROBLEM, isSystemNamespace, namespaceProblem } from '../policy/k8s-names';
+import { DNS_DOMAIN, HOST_PATH, HOST_PORT, SYSTEM_NAMESPACE_PROBLEM, isSystemNamespace, namespaceProblem } from '../policy/k8s-names';
 import { NodeOs } from '../policy/node-os';
 import { PortRange, portRangeProblem } from '../policy/port-range';
 import { Protocol, RuleAction, TrafficScope, hasPorts } from '../policy/protocol';
@@ -115,11 +115,11 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
     profile.nodeOs = read.nodeOs('nodeOs', raw.nodeOs);
   }
   if ('apiServer' in raw) {
-    profile.apiServer = read.matching('apiServer', raw.apiServer, /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?):[1-9][0-9]{0,4}$/,
+    profile.apiServer = read.matching('apiServer', raw.apiServer, HOST_PORT,
       'must be host:port or [ipv6]:port, like "172.19.1.100:6443"');
   }
   if ('clusterDomain' in raw) {
-    profile.clusterDomain = read.matching('clusterDomain', raw.clusterDomain, /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/, 'must be a DNS domain, like "cluster.local"');
+    profile.clusterDomain = read.matching('clusterDomain', raw.clusterDomain, DNS_DOMAIN, 'must be a DNS domain, like "cluster.local"');
   }
   if ('infrastructure' in raw) profile.infrastructure = [...base.infrastructure, ...read.infrastructure(raw.infrastructure, base)];
 
@@ -162,7 +162,7 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) throw fail(path, value, 'must be a port from 1 to 65535');
       return value;
     }),
-    metricsTextfileDirectory: optional('metricsTextfileDirectory', (path, value) => read.matching(path, value, /^\/[A-Za-z0-9._/-]{1,200}$/,
+    metricsTextfileDirectory: optional('metricsTextfileDirectory', (path, value) => read.matching(path, value, HOST_PATH,
       'must be an absolute path of letters, digits, ".", "_", "-" and "/", like "/var/lib/node_exporter/textfile_collector"')),
     allowAnyAddress: optional('allowAnyAddress', (path, value) => read.bool(path, value)),
   };

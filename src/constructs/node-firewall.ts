@@ -19,7 +19,7 @@ import { nodeFailsafes } from '../policy/failsafes';
 import { FirewallMode } from '../policy/firewall-mode';
 import { FirewallPolicy } from '../policy/firewall-policy';
 import { FirewallRuleProps } from '../policy/firewall-rule';
-import { SYSTEM_NAMESPACE_PROBLEM, isSystemNamespace } from '../policy/k8s-names';
+import { DNS_DOMAIN, HOST_PATH, HOST_PORT, SYSTEM_NAMESPACE_PROBLEM, isSystemNamespace } from '../policy/k8s-names';
 import { NodeOs } from '../policy/node-os';
 import { ClusterProfile } from '../profiles/cluster-profile';
 import { infrastructureRules, profileResolvers } from '../profiles/profile-rules';
@@ -247,17 +247,17 @@ export class NodeFirewall extends Construct {
     const metricsPort = props.metricsPort ?? 9847;
     if (!Number.isInteger(metricsPort) || metricsPort < 1 || metricsPort > 65535) throw fail('metricsPort', metricsPort, 'must be a port from 1 to 65535');
     const textfileDir = props.metricsTextfileDirectory;
-    if (textfileDir !== undefined && !/^\/[A-Za-z0-9._\/-]{1,200}$/.test(textfileDir)) {
+    if (textfileDir !== undefined && !HOST_PATH.test(textfileDir)) {
       throw fail('metricsTextfileDirectory', textfileDir, 'must be an absolute path of letters, digits, ".", "_", "-" and "/"');
     }
     const metrics: MetricsExport = textfileDir !== undefined ? { kind: 'hostPath', directory: textfileDir }
       : { kind: 'sidecar', image: checkedImage('nodeExporterImage', props.nodeExporterImage ?? DEFAULT_NODE_EXPORTER_IMAGE), port: metricsPort };
     const apiServer = this.profile.apiServer;
-    if (apiServer !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?):[1-9][0-9]{0,4}$/.test(apiServer)) {
+    if (apiServer !== undefined && !HOST_PORT.test(apiServer)) {
       throw fail('apiServer', apiServer, 'must be host:port or [ipv6]:port, like 172.19.1.100:6443');
     }
     const clusterDomain = this.profile.clusterDomain ?? 'cluster.local';
-    if (!/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(clusterDomain)) throw fail('clusterDomain', clusterDomain, 'must be a DNS domain, like cluster.local');
+    if (!DNS_DOMAIN.test(clusterDomain)) throw fail('clusterDomain', clusterDomain, 'must be a DNS domain, like cluster.local');
 
     // what each node's loop needs besides the rules (resolvers are read at synth time: addResolver may come later)
     const agentOptions = (agentBackend: string) => ({

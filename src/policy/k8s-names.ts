@@ -29,3 +29,12 @@ export function isSystemNamespace(namespace: string): boolean {
 /** Why the firewall may not emit a system namespace (the same words in the construct and CLUSTER_CONFIG). */
 export const SYSTEM_NAMESPACE_PROBLEM = 'is a system namespace: the firewall would relabel it privileged and \'kubectl delete -f\' would delete it; '
   + 'use a namespace of its own, or set createNamespace: false to deploy into it without emitting it';
+
+/** `host:port` or `[ipv6]:port`, as nodes reach the API server. */
+export const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?):[1-9][0-9]{0,4}$/;
+
+/** A DNS domain, like the cluster's `cluster.local`. */
+export const DNS_DOMAIN = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
+
+/** An absolute host path that is safe in a manifest and in a shell word. */
+export const HOST_PATH = /^\/[A-Za-z0-9._/-]{1,200}$/;
