@@ -3,6 +3,7 @@ import { CompiledPolicy, CompiledRule } from './compiled-policy';
 import { FirewallPolicy } from './firewall-policy';
 import { FirewallRuleProps, NamedRule, RuleOrigin } from './firewall-rule';
 import { NodeOs } from './node-os';
+import { firstCidrOverlap, firstPortOverlap } from './overlap';
 import { PortRange, portRangeProblem, rangesOverlap } from './port-range';
 import { Protocol, RuleAction, TrafficScope, hasPorts } from './protocol';
 import { ruleError } from './rule-errors';
@@ -98,13 +99,19 @@ function checkCidrs(values: string[] | undefined, field: string, fail: Fail): Ci
   if (values === undefined) return undefined;
   if (!Array.isArray(values) || values.length === 0) throw fail(field, values, 'must list at least one CIDR, or be omitted for any');
   const parsed: Cidr[] = [];
+  let problem: string | undefined;
   for (const value of values) {
     const cidr = parseCidr(value);
-    if (typeof cidr === 'string') throw fail(field, value, cidr);
-    const clash = parsed.find((other) => cidrsOverlap(other, cidr));
-    if (clash) throw fail(field, value, `overlaps ${clash.text} in the same list; list each address once`);
+    if (typeof cidr === 'string') {
+      problem = cidr;
+      break;
+    }
     parsed.push(cidr);
   }
+  // An overlap among the entries before a malformed one is the first mistake in the list.
+  const overlap = firstCidrOverlap(parsed);
+  if (overlap) throw fail(field, values[overlap.index], `overlaps ${parsed[overlap.clash].text} in the same list; list each address once`);
+  if (problem !== undefined) throw fail(field, values[parsed.length], problem);
   return parsed;
 }
 
@@ -112,15 +119,12 @@ function checkPorts(values: PortRange[] | undefined, field: string, protocol: Pr
   if (values === undefined) return undefined;
   if (!hasPorts(protocol)) throw fail(field, values.map(String), `cannot be used with protocol ${protocol}; ports exist for udp and tcp only`);
   if (!Array.isArray(values) || values.length === 0) throw fail(field, values, 'must list at least one port, or be omitted for any');
-  const checked: PortRange[] = [];
-  for (const range of values) {
-    const problem = portRangeProblem(range);
-    if (problem) throw fail(field, range.toString(), problem);
-    const clash = checked.find((other) => rangesOverlap(other, range));
-    if (clash) throw fail(field, range.toString(), `overlaps ${clash.toString()} in the same list`);
-    checked.push(range);
-  }
-  return checked;
+  const valid = values.findIndex((range) => portRangeProblem(range) !== undefined);
+  const checked = valid < 0 ? values : values.slice(0, valid);
+  const overlap = firstPortOverlap(checked);
+  if (overlap) throw fail(field, checked[overlap.index].toString(), `overlaps ${checked[overlap.clash].toString()} in the same list`);
+  if (valid >= 0) throw fail(field, values[valid].toString(), portRangeProblem(values[valid])!);
+  return [...checked];
 }
 
 function familiesOf(sources: Cidr[] | undefined, destinations: Cidr[] | undefined): Family[] {
