@@ -1,3 +1,4 @@
+/* eslint-disable no-bitwise */ // building addresses is bit arithmetic
 import * as fc from 'fast-check';
 import { Cidr, mustParseCidr } from '../../src/policy/cidr';
 import { firstCidrOverlap, firstPortOverlap } from '../../src/policy/overlap';
@@ -31,9 +32,7 @@ describe('firstCidrOverlap', () => {
     // Few prefixes over a small space, so nesting, duplicates and siblings are all common.
     const cidr = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 20, max: 32 })).map(([n, prefix]) => {
       const address = (10 << 24) + (n << 4);
-      // eslint-disable-next-line no-bitwise
       const masked = prefix === 32 ? address : address & ~((1 << (32 - prefix)) - 1);
-      // eslint-disable-next-line no-bitwise
       return `${(masked >>> 24) & 255}.${(masked >>> 16) & 255}.${(masked >>> 8) & 255}.${masked & 255}/${prefix}`;
     });
     fc.assert(fc.property(fc.array(cidr, { maxLength: 40 }), (list) => {
@@ -56,7 +55,8 @@ describe('firstPortOverlap', () => {
   });
 
   test('equals the quadratic scan on random lists, and lists never leak into each other', () => {
-    const range = fc.tuple(fc.integer({ min: 1, max: 120 }), fc.integer({ min: 0, max: 6 })).map(([from, width]) => [from, from + width] as [number, number]);
+    const range = fc.tuple(fc.integer({ min: 1, max: 120 }), fc.integer({ min: 0, max: 6 }))
+      .map(([from, width]) => [from, from + width] as [number, number]);
     fc.assert(fc.property(fc.array(range, { maxLength: 30 }), (list) => {
       const parsed = ranges(list);
       expect(firstPortOverlap(parsed)).toEqual(naive(parsed, portsMeet));
