@@ -236,7 +236,9 @@ describe('rollout and health checks', () => {
     expect(scripts.run).toContain("dns_name='kubernetes.default.svc.k2s.internal'");
     expect(scripts.apply).not.toMatch(/^-A .* -j DROP$/m);
     expect(scripts.apply).toContain('-m comment --comment default-deny-udp -j RETURN');
-    expect(scripts.apply).toContain('-j LOG --log-prefix "hostnet default-deny-udp "');
+    // the drop log's prefix: sha256("hostnet") starts 7af9ab; w = would drop; rule 0 of droplog.sh's ids
+    expect(scripts.apply).toContain('-A HOSTNET-INPUT -p udp -m limit --limit 6/minute --limit-burst 3 -j LOG --log-prefix "hn:7af9ab:w:0 "');
+    expect(findObject(objects, 'ConfigMap', 'hostnet-linux-scripts').data['droplog.sh']).toContain("ids='default-deny-udp'");
     expect(findObject(objects, 'ConfigMap', 'hostnet-windows-scripts').data['apply.ps1']).toContain("$Enabled = 'False'");
     expectValidManifests(objects);
   });

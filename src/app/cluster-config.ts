@@ -47,13 +47,15 @@ export interface ClusterConfig {
   readonly metricsTextfileDirectory?: string;
   /** NodeFirewallProps.grafanaDashboard. @default - the NodeFirewall's default */
   readonly grafanaDashboard?: boolean;
+  /** NodeFirewallProps.dropLog. @default - the NodeFirewall's default */
+  readonly dropLog?: boolean;
 }
 
 const FIELDS = ['podCidrs', 'serviceCidrs', 'clusterDnsIp', 'upstreamResolvers', 'nodeCidrs', 'nodeLocalDnsIp', 'customResolvers',
   'infrastructure', 'exemptions', 'namespace', 'createNamespace', 'nodeOs', 'name', 'linuxImage',
   'windowsImage', 'linuxBackend', 'iptablesMode', 'reapplyIntervalSeconds', 'allowAnyAddress', 'mode', 'driftCheckIntervalSeconds',
   'maxUnavailable', 'minReadySeconds', 'checkImage', 'apiServer', 'clusterDomain', 'nodeExporterImage', 'metricsPort',
-  'metricsTextfileDirectory', 'grafanaDashboard'];
+  'metricsTextfileDirectory', 'grafanaDashboard', 'dropLog'];
 const RULE_FIELDS = ['id', 'action', 'protocol', 'scopes', 'sources', 'destinations', 'sourcePorts', 'destinationPorts', 'nodeOs',
   'description', 'overrideFailsafe'];
 const INFRA_FIELDS = ['id', 'protocol', 'ports', 'scopes', 'nodeOs', 'fromPods', 'description'];
@@ -158,6 +160,7 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
     checkImage: optional('checkImage', image),
     nodeExporterImage: optional('nodeExporterImage', image),
     grafanaDashboard: optional('grafanaDashboard', (path, value) => read.bool(path, value)),
+    dropLog: optional('dropLog', (path, value) => read.bool(path, value)),
     metricsPort: optional('metricsPort', (path, value) => {
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 65535) throw fail(path, value, 'must be a port from 1 to 65535');
       return value;

@@ -30,6 +30,7 @@ export class HostnetChart extends Chart {
       metricsPort: config.metricsPort,
       metricsTextfileDirectory: config.metricsTextfileDirectory,
       grafanaDashboard: config.grafanaDashboard,
+      dropLog: config.dropLog,
     });
     if (config.customResolvers.length > 0) this.firewall.dns.addResolver(DnsResolver.custom(...config.customResolvers));
     for (const exemption of config.exemptions) this.firewall.addRule(exemption.id, exemption.props);

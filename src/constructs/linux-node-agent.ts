@@ -25,6 +25,8 @@ export interface LinuxNodeAgentProps {
   readonly minReadySeconds: number;
   /** How hostnet.prom leaves the node: a node-exporter sidecar, or the user's exporter's textfile directory. */
   readonly metrics: MetricsExport;
+  /** Run droplog.sh in a sidecar, so `kubectl logs -c drop-log` shows the packets the rules drop. */
+  readonly dropLog: boolean;
   /** Produces the scripts and the loop's settings at synth time, after every rule was added. */
   readonly scripts: () => { scripts: LinuxScripts; agent: Omit<AgentOptions, 'policyId'> };
 }
@@ -50,6 +52,18 @@ const UNPRIVILEGED: k8s.SecurityContext = {
   capabilities: { drop: ['ALL'] },
 };
 
+/** Root, for added capabilities to be effective, holding those and no other; nothing writable but volumes. */
+function rootWithOnly(capabilities: string[]): k8s.SecurityContext {
+  return {
+    privileged: false,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    runAsUser: 0,
+    runAsNonRoot: false,
+    capabilities: { drop: ['ALL'], add: capabilities },
+  };
+}
+
 /** Readiness: the loop's verdict, with its reason as the probe's message when not Ready. */
 export const READINESS = `pod="\${HOSTNET_POD_DIR:-${AGENT_PATHS.pod}}"
 if [ -e "$pod/ready" ]; then exit 0; fi
@@ -71,7 +85,12 @@ export class LinuxNodeAgent extends NodeAgent {
       files: () => {
         const { scripts, agent } = props.scripts();
         const policyId = createHash('sha256').update(scripts.apply).update('\0').update(scripts.remove).digest('hex');
-        return { 'apply.sh': scripts.apply, 'remove.sh': scripts.remove, 'run.sh': renderLinuxAgent({ ...agent, policyId }) };
+        return {
+          'apply.sh': scripts.apply,
+          'remove.sh': scripts.remove,
+          'run.sh': renderLinuxAgent({ ...agent, policyId }),
+          ...(props.dropLog ? { 'droplog.sh': scripts.dropLog } : {}),
+        };
       },
       tolerations: [{ operator: 'Exists' }],
       securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
@@ -105,14 +124,7 @@ export class LinuxNodeAgent extends NodeAgent {
           periodSeconds: 5,
           failureThreshold: 1,
         },
-        securityContext: {
-          privileged: false,
-          allowPrivilegeEscalation: false,
-          readOnlyRootFilesystem: true,
-          runAsUser: 0,
-          runAsNonRoot: false,
-          capabilities: { drop: ['ALL'], add: props.usesIptables ? ['NET_ADMIN', 'NET_RAW'] : ['NET_ADMIN'] },
-        },
+        securityContext: rootWithOnly(props.usesIptables ? ['NET_ADMIN', 'NET_RAW'] : ['NET_ADMIN']),
         volumeMounts: [
           { name: 'scripts', mountPath: AGENT_PATHS.scripts, readOnly: true },
           { name: 'pod', mountPath: AGENT_PATHS.pod },
@@ -123,7 +135,7 @@ export class LinuxNodeAgent extends NodeAgent {
           ...(props.usesIptables ? [{ name: 'xtables-lock', mountPath: '/run/xtables.lock' }] : []),
         ],
       },
-      sidecars: props.metrics.kind !== 'sidecar' ? [] : [{
+      sidecars: [...(props.dropLog ? [dropLogSidecar(props.image)] : []), ...(props.metrics.kind !== 'sidecar' ? [] : [{
         name: 'metrics',
         image: props.metrics.image,
         imagePullPolicy: 'IfNotPresent',
@@ -135,7 +147,7 @@ export class LinuxNodeAgent extends NodeAgent {
         },
         securityContext: UNPRIVILEGED,
         volumeMounts: [{ name: 'metrics', mountPath: AGENT_PATHS.metrics, readOnly: true }],
-      }],
+      }])],
       extraVolumes: [
         { name: 'pod', emptyDir: { medium: 'Memory', sizeLimit: k8s.Quantity.fromString('16Mi') } },
         { name: 'tools', emptyDir: { sizeLimit: k8s.Quantity.fromString('16Mi') } },
@@ -148,4 +160,27 @@ export class LinuxNodeAgent extends NodeAgent {
       ],
     });
   }
+}
+
+/**
+ * droplog.sh reads the kernel log with busybox's dmesg: it needs CAP_SYSLOG (kernel.dmesg_restrict
+ * is 1 on most distributions) and root for the capability to be effective, and nothing else.
+ */
+function dropLogSidecar(image: string): k8s.Container {
+  return {
+    name: 'drop-log',
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    command: ['/bin/sh', `${AGENT_PATHS.scripts}/droplog.sh`],
+    env: [{ name: 'HOSTNET_BUSYBOX', value: `${AGENT_PATHS.tools}/busybox` }],
+    resources: {
+      requests: { cpu: k8s.Quantity.fromString('5m'), memory: k8s.Quantity.fromString('8Mi') },
+      limits: { memory: k8s.Quantity.fromString('32Mi') },
+    },
+    securityContext: rootWithOnly(['SYSLOG']),
+    volumeMounts: [
+      { name: 'scripts', mountPath: AGENT_PATHS.scripts, readOnly: true },
+      { name: 'tools', mountPath: AGENT_PATHS.tools, readOnly: true },
+    ],
+  };
 }

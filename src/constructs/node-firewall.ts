@@ -165,6 +165,13 @@ export interface NodeFirewallProps {
    * @default false
    */
   readonly grafanaDashboard?: boolean;
+  /**
+   * Log each packet the Linux rules drop (or would drop, in audit mode), rate-limited per rule, and
+   * print it with its rule id and 5-tuple in the agent's `drop-log` container (`kubectl logs`).
+   * That container reads the kernel log, so it holds CAP_SYSLOG.
+   * @default true
+   */
+  readonly dropLog?: boolean;
 }
 
 /**
@@ -308,6 +315,7 @@ export class NodeFirewall extends Construct {
         maxUnavailable,
         minReadySeconds,
         metrics,
+        dropLog: props.dropLog ?? true,
         scripts: () => ({
           scripts: (backend === LinuxBackend.NFTABLES ? renderNftables : renderIptables)(this._compile(NodeOs.LINUX), this.name, mode),
           agent: agentOptions(backend),

@@ -1,3 +1,4 @@
+import { DROP_LOG_BURST, DROP_LOG_PER_MINUTE, dropLogPrefix, renderDropLogReader } from './drop-log';
 import { LinuxSet, LinuxSetRegistry, SET_PREFIX, fitsMultiport } from './linux-sets';
 import { LOCK_FUNCTIONS, LOCK_OR_EXIT, REPORT_FAILURE, SIGNAL_TRAPS, lockCheck, modeComment } from './node-lock';
 import { denyIds, iptablesMetrics } from './rule-metrics';
@@ -12,6 +13,8 @@ import { Protocol, RuleAction, TrafficScope, ALL_SCOPES } from '../policy/protoc
 export interface LinuxScripts {
   readonly apply: string;
   readonly remove: string;
+  /** droplog.sh: prints the packets the rules dropped (or would drop) from the kernel log. */
+  readonly dropLog: string;
 }
 
 /** Our chains and the built-in chain each hangs off. Fixed names: operators grep for them. */
@@ -31,23 +34,26 @@ const JUMP_TAG = 'cdk8s-hostnet';
 // `name` is a Kubernetes object name (validated by the construct): safe in a shell word.
 export function renderIptables(policy: CompiledPolicy, name: string, mode: FirewallMode = FirewallMode.ENFORCE): LinuxScripts {
   const sets = new LinuxSetRegistry();
-  const v4 = renderFamily(policy, 'ipv4', sets, mode);
-  const v6 = renderFamily(policy, 'ipv6', sets, mode);
-  return { apply: applyScript(policy, name, v4, v6, sets.all(), mode), remove: removeScript(name) };
+  const ids = denyIds(policy);
+  const logPrefix = (id: string) => dropLogPrefix(name, ids, id, mode);
+  const v4 = renderFamily(policy, 'ipv4', sets, mode, logPrefix);
+  const v6 = renderFamily(policy, 'ipv6', sets, mode, logPrefix);
+  return { apply: applyScript(policy, name, v4, v6, sets.all(), mode), remove: removeScript(name), dropLog: renderDropLogReader(name, ids) };
 }
 
 /**
- * The end of a line that drops: DROP, or in audit mode RETURN (the line's counter is what enforce
- * would have dropped), after a rate-limited log line with the same match. LOG prefixes hold 29
- * characters: the rule id is cut at 20.
+ * A rate-limited log line for the drop log (drop-log.ts), then DROP, or in audit mode RETURN (the
+ * line's counter is what enforce would have dropped), both with the same match.
  */
-function dropLines(match: string, id: string, mode: FirewallMode): string[] {
-  if (mode !== FirewallMode.AUDIT) return [`-A ${match}-m comment --comment ${id} -j DROP`];
-  return [`-A ${match}-m limit --limit 6/minute --limit-burst 3 -j LOG --log-prefix "hostnet ${id.slice(0, 20)} "`,
-    `-A ${match}-m comment --comment ${id} -j RETURN`];
+function dropLines(match: string, id: string, mode: FirewallMode, logPrefix: (id: string) => string): string[] {
+  return [`-A ${match}-m limit --limit ${DROP_LOG_PER_MINUTE}/minute --limit-burst ${DROP_LOG_BURST} -j LOG --log-prefix "${logPrefix(id)}"`,
+    `-A ${match}-m comment --comment ${id} -j ${mode === FirewallMode.AUDIT ? 'RETURN' : 'DROP'}`];
 }
 
-function renderFamily(policy: CompiledPolicy, family: Family, sets: LinuxSetRegistry, mode: FirewallMode): string[] {
+function renderFamily(
+  policy: CompiledPolicy, family: Family, sets: LinuxSetRegistry, mode: FirewallMode,
+  logPrefix: (id: string) => string,
+): string[] {
   const lines = ['*filter', ...ALL_SCOPES.map((s) => `:${CHAINS[s].chain} - [0:0]`)];
   const governed = governedProtocols(policy);
   for (const scope of ALL_SCOPES) {
@@ -61,14 +67,14 @@ function renderFamily(policy: CompiledPolicy, family: Family, sets: LinuxSetRegi
     for (const rule of policy.rules.filter((r) => r.scope === scope && r.family === family)) {
       lines.push(comment(`${rule.id} (${rule.origin} ${rule.action}): ${rule.description}`));
       for (const match of ruleMatches(rule, family, sets)) {
-        if (rule.action === RuleAction.DENY) lines.push(...dropLines(`${chain} ${match}`, rule.id, mode));
+        if (rule.action === RuleAction.DENY) lines.push(...dropLines(`${chain} ${match}`, rule.id, mode, logPrefix));
         else lines.push(`-A ${chain} ${match}-m comment --comment ${rule.id} -j RETURN`);
       }
     }
     for (const protocol of [Protocol.UDP, Protocol.TCP]) {
       if ((protocol === Protocol.UDP ? policy.udp : policy.tcp) === RuleAction.DENY) {
         lines.push(comment(`default: deny ${protocol} that no rule above allowed${mode === FirewallMode.AUDIT ? ' (audit: count and log only)' : ''}`));
-        lines.push(...dropLines(`${chain} -p ${protocol} `, `default-deny-${protocol}`, mode));
+        lines.push(...dropLines(`${chain} -p ${protocol} `, `default-deny-${protocol}`, mode, logPrefix));
       }
     }
   }

@@ -1,3 +1,4 @@
+import { DROP_LOG_BURST, DROP_LOG_PER_MINUTE, dropLogPrefix, renderDropLogReader } from './drop-log';
 import { LinuxScripts } from './iptables';
 import { NftSetRegistry } from './nft-sets';
 import { LOCK_FUNCTIONS, LOCK_OR_EXIT, REPORT_FAILURE, SIGNAL_TRAPS, lockCheck, modeComment } from './node-lock';
@@ -33,24 +34,28 @@ const PRIORITY = 'filter + 10';
 // `name` is a Kubernetes object name (validated by the construct): safe in a shell word.
 export function renderNftables(policy: CompiledPolicy, name: string, mode: FirewallMode = FirewallMode.ENFORCE): LinuxScripts {
   const sets = new NftSetRegistry();
-  const chains = ALL_SCOPES.map((scope) => renderChain(policy, scope, sets, mode));
+  const ids = denyIds(policy);
+  const logPrefix = (id: string) => dropLogPrefix(name, ids, id, mode);
+  const chains = ALL_SCOPES.map((scope) => renderChain(policy, scope, sets, mode, logPrefix));
   // sets first: rules reference them; a blank line between blocks
   const blocks = [...sets.render('  '), ...chains];
   const table = [`table ${TABLE} {`, ...blocks.flatMap((b, i) => (i === 0 ? b : ['', ...b])), '}'];
-  return { apply: applyScript(policy, name, table, mode), remove: removeScript(name) };
+  return { apply: applyScript(policy, name, table, mode), remove: removeScript(name), dropLog: renderDropLogReader(name, ids) };
 }
 
 /**
- * The statements that drop: `counter drop`, or in audit mode `counter accept` (the counter is what
- * enforce would have dropped; accept ends only our table) after a rate-limited log rule.
+ * A rate-limited log rule for the drop log (drop-log.ts), then `counter drop`, or in audit mode
+ * `counter accept` (the counter is what enforce would have dropped; accept ends only our table).
  */
-function dropRules(match: string, id: string, mode: FirewallMode): string[] {
-  if (mode !== FirewallMode.AUDIT) return [`${match} counter drop comment "${id}"`];
-  return [`${match} limit rate 6/minute burst 3 packets log prefix "hostnet would_drop ${id}: " level info`,
-    `${match} counter accept comment "${id}"`];
+function dropRules(match: string, id: string, mode: FirewallMode, logPrefix: (id: string) => string): string[] {
+  return [`${match} limit rate ${DROP_LOG_PER_MINUTE}/minute burst ${DROP_LOG_BURST} packets log prefix "${logPrefix(id)}" level info`,
+    `${match} counter ${mode === FirewallMode.AUDIT ? 'accept' : 'drop'} comment "${id}"`];
 }
 
-function renderChain(policy: CompiledPolicy, scope: TrafficScope, sets: NftSetRegistry, mode: FirewallMode): string[] {
+function renderChain(
+  policy: CompiledPolicy, scope: TrafficScope, sets: NftSetRegistry, mode: FirewallMode,
+  logPrefix: (id: string) => string,
+): string[] {
   const { chain, loopback, what } = CHAINS[scope];
   const rule = (text: string) => `    ${text}`;
   const lines = [`  ${comment(`${chain}: ${what}`)}`, `  chain ${chain} {`,
@@ -65,7 +70,7 @@ function renderChain(policy: CompiledPolicy, scope: TrafficScope, sets: NftSetRe
   }
   for (const r of policy.rules.filter((x) => x.scope === scope)) {
     lines.push(rule(comment(`${r.id} (${r.origin} ${r.action}): ${r.description}`)));
-    if (r.action === RuleAction.DENY) lines.push(...dropRules(ruleMatch(r, sets), r.id, mode).map(rule));
+    if (r.action === RuleAction.DENY) lines.push(...dropRules(ruleMatch(r, sets), r.id, mode, logPrefix).map(rule));
     // counted, so the metrics show what each exemption lets through
     else lines.push(rule(`${ruleMatch(r, sets)} counter accept comment "${r.id}"`));
   }
@@ -73,7 +78,7 @@ function renderChain(policy: CompiledPolicy, scope: TrafficScope, sets: NftSetRe
     if ((protocol === Protocol.UDP ? policy.udp : policy.tcp) === RuleAction.DENY) {
       lines.push(rule(comment(`default: deny ${protocol} that no rule above allowed${mode === FirewallMode.AUDIT ? ' (audit: count and log only)' : ''}`)));
       // one line per family, so the counters tell IPv4 from IPv6
-      for (const family of ['ipv4', 'ipv6']) lines.push(...dropRules(`meta nfproto ${family} meta l4proto ${protocol}`, `default-deny-${protocol}`, mode).map(rule));
+      for (const family of ['ipv4', 'ipv6']) lines.push(...dropRules(`meta nfproto ${family} meta l4proto ${protocol}`, `default-deny-${protocol}`, mode, logPrefix).map(rule));
     }
   }
   lines.push('  }');

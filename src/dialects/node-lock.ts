@@ -136,6 +136,6 @@ export const REPORT_FAILURE = `report_failure() {
 /** The header line that says what a script's mode does with the rules that drop. */
 export function modeComment(mode: FirewallMode): string {
   return mode === FirewallMode.AUDIT
-    ? '# Mode: AUDIT. Nothing is dropped: each rule that would drop counts the packets (its counter) and\n# logs a few per minute to the kernel log, prefixed "hostnet <rule id>".'
-    : '# Mode: enforce.';
+    ? '# Mode: AUDIT. Nothing is dropped: each rule that would drop counts the packets (its counter) and\n# logs a few per minute to the kernel log for the drop log (droplog.sh).'
+    : '# Mode: enforce. Each rule that drops logs a few packets per minute to the kernel log for the drop log (droplog.sh).';
 }

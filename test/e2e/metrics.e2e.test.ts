@@ -5,20 +5,18 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deleteNamespace, nsExec, nsExecOk, run } from './netns';
+import { nsExec, nsExecOk } from './netns';
 import { describeE2e } from './require-root';
+import { PAIR_NET, PAIR_PROFILE, VethPair, vethPair } from './veth-pair';
 import { linuxScripts, synthProfile } from '../util/synth';
 
-const NET = { client4: '198.18.0.1', node4: '198.18.0.2', client6: 'fd00:18::1', node6: 'fd00:18::2' };
+const NET = PAIR_NET;
 const ALLOWED_PORT = 7000;
 const DENIED_PORT = 7001;
 
 /** A policy whose only exemption lets the client's datagrams to ALLOWED_PORT into the node. */
 const CONFIG = {
-  podCidrs: ['198.19.0.0/16'],
-  serviceCidrs: ['198.18.64.0/18'],
-  clusterDnsIp: '198.18.64.10',
-  upstreamResolvers: ['198.18.0.53'],
+  ...PAIR_PROFILE,
   exemptions: [
     { id: 'app-in', protocol: 'udp', scopes: ['nodeIngress'], sources: [`${NET.client4}/32`], destinationPorts: [String(ALLOWED_PORT)], description: 'the app, IPv4' },
     { id: 'app-in-v6', protocol: 'udp', scopes: ['nodeIngress'], sources: [`${NET.client6}/128`], destinationPorts: [String(ALLOWED_PORT)], description: 'the app, IPv6' },
@@ -43,6 +41,7 @@ describeE2e('per-rule metrics on a real kernel', () => {
     describe(backend.label, () => {
       const client = `hmt${backend.p}-client`;
       const node = `hmt${backend.p}-node`;
+      let pair: VethPair | undefined;
       const scripts = linuxScripts(synthProfile('generic', { ...CONFIG, ...backend.overrides }));
       const apply = join(tmp, `${backend.p}-apply.sh`);
       const env = `${backend.env} HOSTNET_LOCK_DIR=${join(tmp, `${backend.p}-lock`)}`;
@@ -56,18 +55,12 @@ describeE2e('per-rule metrics on a real kernel', () => {
 
       beforeAll(async () => {
         writeFileSync(apply, scripts.apply);
-        for (const ns of [client, node]) await deleteNamespace(ns);
-        await run('ip', ['netns', 'add', client]);
-        await run('ip', ['netns', 'add', node]);
-        await nsExecOk(undefined, `ip link add hmt${backend.p}c netns ${client} type veth peer name hmt${backend.p}n netns ${node}`);
-        for (const [ns, dev, v4, v6] of [[client, `hmt${backend.p}c`, NET.client4, NET.client6], [node, `hmt${backend.p}n`, NET.node4, NET.node6]]) {
-          await nsExecOk(ns, `ip link set lo up && ip link set ${dev} up && ip addr add ${v4}/24 dev ${dev} && ip addr add ${v6}/64 dev ${dev} nodad`);
-        }
+        pair = await vethPair(`hmt${backend.p}`, NET);
         const applied = await nsExec(node, `${env} sh ${apply}`);
         expect(applied.code).toBe(0);
       });
       afterAll(async () => {
-        for (const ns of [client, node]) await deleteNamespace(ns);
+        await pair?.remove();
       });
 
       test.each([

@@ -38,10 +38,10 @@ export function findObject(objects: any[], kind: string, name: string): any {
   return found;
 }
 
-/** apply.sh and remove.sh from the synthesized Linux ConfigMap. */
-export function linuxScripts(objects: any[]): { apply: string; remove: string; run: string } {
+/** apply.sh, remove.sh, run.sh and droplog.sh (when the firewall has a drop log) from the synthesized Linux ConfigMap. */
+export function linuxScripts(objects: any[]): { apply: string; remove: string; run: string; dropLog?: string } {
   const data = findObject(objects, 'ConfigMap', 'hostnet-linux-scripts').data;
-  return { apply: data['apply.sh'], remove: data['remove.sh'], run: data['run.sh'] };
+  return { apply: data['apply.sh'], remove: data['remove.sh'], run: data['run.sh'], ...(data['droplog.sh'] ? { dropLog: data['droplog.sh'] } : {}) };
 }
 
 /** apply.ps1 and remove.ps1 from the synthesized Windows ConfigMap. */
