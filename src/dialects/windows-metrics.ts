@@ -51,14 +51,21 @@ function Invoke-TimedApply([string]$Path, [string[]]$Arguments = @()) {
   $script:ApplySuccess = if ($script:ExitCode -eq 0) { 1 } else { 0 }
 }
 
+# A hashtable's keys in ordinal order (Sort-Object compares by culture, which skips dashes).
+function Get-SortedKeys([hashtable]$Table) {
+  $keys = [string[]]@($Table.Keys)
+  [Array]::Sort($keys, [StringComparer]::Ordinal)
+  return ,$keys
+}
+
 function Write-Metrics {
   if (-not $MetricsDir) { return }
   $lines = New-Object System.Collections.Generic.List[string]
   ${[
     ...header(RULE_METRICS.packets),
-    `foreach ($key in @($RulePackets.Keys | Sort-Object)) { $lines.Add('${RULE_METRICS.packets}{' + $key + '} ' + $RulePackets[$key]) }`,
+    `foreach ($key in (Get-SortedKeys $RulePackets)) { $lines.Add('${RULE_METRICS.packets}{' + $key + '} ' + $RulePackets[$key]) }`,
     ...header(RULE_METRICS.bytes),
-    `foreach ($key in @($RuleBytes.Keys | Sort-Object)) { $lines.Add('${RULE_METRICS.bytes}{' + $key + '} ' + $RuleBytes[$key]) }`,
+    `foreach ($key in (Get-SortedKeys $RuleBytes)) { $lines.Add('${RULE_METRICS.bytes}{' + $key + '} ' + $RuleBytes[$key]) }`,
     ...header('hostnet_policy_info'),
     `$lines.Add('hostnet_policy_info{policy_sha256="' + $(if ($EnforcedPolicy) { $EnforcedPolicy } else { 'none' }) + ${psQuote(`",mode="${o.mode}",backend="${o.backend}",version="${o.version}"} 1`)})`,
     ...GAUGES.flatMap(([name, variable]) => [...header(name), `$lines.Add('${name} ' + ${variable})`]),
