@@ -30,6 +30,9 @@ export class HostnetChart extends Chart {
       metricsPort: config.metricsPort,
       metricsTextfileDirectory: config.metricsTextfileDirectory,
       grafanaDashboard: config.grafanaDashboard,
+      windowsExporterImage: config.windowsExporterImage,
+      windowsMetricsTextfileDirectory: config.windowsMetricsTextfileDirectory,
+      podMonitor: config.podMonitor,
     });
     if (config.customResolvers.length > 0) this.firewall.dns.addResolver(DnsResolver.custom(...config.customResolvers));
     for (const exemption of config.exemptions) this.firewall.addRule(exemption.id, exemption.props);

@@ -22,6 +22,10 @@ export const WINDOWS_AGENT_FILES = {
   metrics: 'metrics',
 };
 
+/** The inbound Allow rule for the metrics sidecar's port: `<prefix><port>`, in its own group. */
+export const WINDOWS_METRICS_RULE_PREFIX = 'cdk8s-hostnet-metrics-tcp-';
+export const WINDOWS_METRICS_RULE_GROUP = 'cdk8s-hostnet-metrics';
+
 /** The user the windows_exporter sidecar runs as: it may read the metrics directory, and nothing else of $Node. */
 export const WINDOWS_METRICS_READER = { user: 'NT AUTHORITY\\LOCAL SERVICE', sid: 'S-1-5-19' };
 
@@ -60,7 +64,7 @@ export function renderWindowsReadiness(): string {
  * checked for drift every few seconds with a cheap comparison (apply.ps1 -State) and repaired, with
  * a full re-apply as a backstop.
  */
-export function renderWindowsAgent(o: AgentOptions & { policyId: string; metricsDirectory?: string }): string {
+export function renderWindowsAgent(o: AgentOptions & { policyId: string; metricsDirectory?: string; metricsPort?: number }): string {
   if (!/^[0-9a-f]{64}$/.test(o.policyId)) throw new Error(`internal: policy id ${JSON.stringify(o.policyId)} is not a sha256 in hex`);
   for (const [key, value] of [['reapplySeconds', o.reapplySeconds], ['driftSeconds', o.driftSeconds]] as const) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`internal: ${key} ${value} is not a whole number of seconds`);
@@ -123,6 +127,8 @@ export function renderWindowsAgent(o: AgentOptions & { policyId: string; metrics
       ? `# hostnet.prom goes here, for the windows_exporter sidecar.\n$MetricsDir = if ($env:HOSTNET_METRICS_DIR) { $env:HOSTNET_METRICS_DIR } else { Join-Path $Node '${WINDOWS_AGENT_FILES.metrics}' }`
       : `# hostnet.prom goes here, for the windows_exporter the cluster runs (its --collector.textfile.directories).\n$MetricsDir = if ($env:HOSTNET_METRICS_DIR) { $env:HOSTNET_METRICS_DIR } else { ${psQuote(o.metricsDirectory)} }`,
     `$MetricsEvery = ${o.metricsSeconds}`,
+    o.metricsPort === undefined ? '# No metrics sidecar: no port to open.\n$MetricsPort = 0'
+      : `# The windows_exporter sidecar's port: Windows blocks unsolicited inbound TCP unless a rule allows it.\n$MetricsPort = ${o.metricsPort}`,
     '',
     FUNCTIONS,
     '',
@@ -338,6 +344,18 @@ function Write-DriftReport([string]$Now, [string]$Applied) {
   }
 }
 
+# Lets Prometheus reach the metrics sidecar: an inbound Allow rule for its port, in a group of its own
+# (apply.ps1 owns group ${WINDOWS_RULE_GROUP} and would remove it; remove.ps1 removes it with every
+# cdk8s-hostnet-* rule). An Allow rule never overrides a Block rule, so it cannot open what the policy blocks.
+function Open-MetricsPort {
+  if ($MetricsPort -le 0) { return }
+  $name = "${WINDOWS_METRICS_RULE_PREFIX}$MetricsPort"
+  $group = '${WINDOWS_METRICS_RULE_GROUP}'
+  Get-NetFirewallRule -Group $group -PolicyStore PersistentStore -ErrorAction SilentlyContinue | Where-Object { $_.Name -ne $name } | Remove-NetFirewallRule
+  if (Get-NetFirewallRule -Name $name -PolicyStore PersistentStore -ErrorAction SilentlyContinue) { return }
+  New-NetFirewallRule -Name $name -DisplayName "$($FirewallName): metrics (windows_exporter) on TCP $MetricsPort" -Group $group -Direction Inbound -Action Allow -Protocol TCP -LocalPort $MetricsPort -Profile Any -PolicyStore PersistentStore | Out-Null
+}
+
 # Marks this pod's directory as in use: directories of pods gone for a day are removed at start.
 function Update-PodDirectory {
   try { [System.IO.Directory]::SetLastWriteTimeUtc($Pod, [DateTime]::UtcNow) } catch { }
@@ -410,7 +428,8 @@ foreach ($file in @('apply.ps1', 'remove.ps1')) {
 }
 `;
 
-const ENFORCE_LOOP = `Invoke-GatedApply
+const ENFORCE_LOOP = `try { Open-MetricsPort } catch { Write-Log "cannot open TCP $MetricsPort for the metrics sidecar: $($_.Exception.Message)" }
+Invoke-GatedApply
 if ($ApplyFailed) {
   Set-Unready "the first apply of policy $Policy failed"
   Write-Metrics
