@@ -105,21 +105,21 @@ describe('counting a hand-written pfirewall.log (the reference of run.ps1\'s rea
   test('enforce: drops of several rules, IPv6, a partial last line, a move to .old and a truncation', async () => {
     // GIVEN the table of the enforce script and the log before the agent starts
     const table = parseTable(await tableText(renderWindowsFirewall(policy(), 'hostnet').apply));
-    const files = new Map<string, LogFile>([[LOG, { data: fixture('0-before.log'), stamp: 't0' }]]);
+    const files = new Map<string, LogFile>([[LOG, { data: fixture('0-before.txt'), stamp: 't0' }]]);
     const follower = new LogFollower(LOG, files);
     const counter = new DropCounter(table, false);
     // WHEN three whole lines and half a fourth arrive
-    files.set(LOG, { data: Buffer.concat([fixture('0-before.log'), fixture('1-appended.log')]), stamp: 't1' });
+    files.set(LOG, { data: Buffer.concat([fixture('0-before.txt'), fixture('1-appended.txt')]), stamp: 't1' });
     const round1 = follower.round(files);
     counter.count(round1);
     // ... the fourth line ends, two more follow, and Windows moves the log to .old and starts a new one
-    files.set(`${LOG}.old`, { data: Buffer.concat([fixture('0-before.log'), fixture('1-appended.log'), fixture('2-before-rotation.log')]), stamp: 't2' });
-    files.set(LOG, { data: fixture('2-after-rotation.log'), stamp: 't2' });
+    files.set(`${LOG}.old`, { data: Buffer.concat([fixture('0-before.txt'), fixture('1-appended.txt'), fixture('2-before-rotation.txt')]), stamp: 't2' });
+    files.set(LOG, { data: fixture('2-after-rotation.txt'), stamp: 't2' });
     const round2 = follower.round(files);
     counter.count(round2);
     // ... and someone truncates the log, which Windows writes on into
-    expect(fixture('3-truncated.log').length).toBeLessThan(fixture('2-after-rotation.log').length);
-    files.set(LOG, { data: fixture('3-truncated.log'), stamp: 't3' });
+    expect(fixture('3-truncated.txt').length).toBeLessThan(fixture('2-after-rotation.txt').length);
+    files.set(LOG, { data: fixture('3-truncated.txt'), stamp: 't3' });
     const round3 = follower.round(files);
     counter.count(round3);
     // THEN each round read exactly the new whole lines (the line before the start is history)
@@ -159,7 +159,7 @@ describe('counting a hand-written pfirewall.log (the reference of run.ps1\'s rea
     const follower = new LogFollower(LOG, files);
     const counter = new DropCounter(table, true);
     // WHEN
-    files.set(LOG, { data: fixture('audit.log'), stamp: 't1' });
+    files.set(LOG, { data: fixture('audit.txt'), stamp: 't1' });
     counter.count(follower.round(files));
     // THEN DNS to the resolver (both families) and HTTPS are not ours; the DROP line is not an audit count
     expect(Object.fromEntries([...counter.packets].filter(([, n]) => n > 0))).toEqual({
@@ -178,7 +178,7 @@ describe('counting a hand-written pfirewall.log (the reference of run.ps1\'s rea
     const apply = renderWindowsFirewall(policy(), 'hostnet').apply;
     const rules = (await readRules(apply)).filter((r) => r.action === 'Block');
     const table = parseTable(await tableText(apply));
-    const lines = ['1-appended.log', '2-before-rotation.log', '2-after-rotation.log', '3-truncated.log', 'audit.log']
+    const lines = ['1-appended.txt', '2-before-rotation.txt', '2-after-rotation.txt', '3-truncated.txt', 'audit.txt']
       .flatMap((f) => fixture(f).toString('ascii').split('\n')).filter((l) => / (UDP|TCP) /.test(l) && l.split(' ').length >= 17);
     let blocked = 0;
     for (const line of lines) {
