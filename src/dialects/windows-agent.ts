@@ -428,8 +428,9 @@ foreach ($file in @('apply.ps1', 'remove.ps1')) {
 }
 `;
 
-const ENFORCE_LOOP = `try { Open-MetricsPort } catch { Write-Log "cannot open TCP $MetricsPort for the metrics sidecar: $($_.Exception.Message)" }
-Invoke-GatedApply
+const ENFORCE_LOOP = `Invoke-GatedApply
+# after the apply: a revert to no rules runs remove.ps1, which removes every cdk8s-hostnet-* rule
+try { Open-MetricsPort } catch { Write-Log "cannot open TCP $MetricsPort for the metrics sidecar: $($_.Exception.Message)" }
 if ($ApplyFailed) {
   Set-Unready "the first apply of policy $Policy failed"
   Write-Metrics

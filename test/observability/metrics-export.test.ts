@@ -48,6 +48,12 @@ describe('Windows metrics: a windows_exporter sidecar by default', () => {
     expect(run).toContain('$MetricsPort = 9847');
     expect(run).toContain('New-Object System.Security.Principal.SecurityIdentifier -ArgumentList \'S-1-5-19\'');
     expect(run).toContain('-Direction Inbound -Action Allow -Protocol TCP -LocalPort $MetricsPort');
+    // opened after the gated apply (a revert to no rules runs remove.ps1, which removes cdk8s-hostnet-* rules) ...
+    expect(run.indexOf('\ntry { Open-MetricsPort }')).toBeGreaterThan(run.indexOf('\nInvoke-GatedApply\n'));
+    // ... and never in remove mode, whose remove.ps1 takes it away with the rest
+    const remove = windowsScripts(synthProfile('k2s', { mode: 'remove' }));
+    expect(remove.run).not.toContain('\ntry { Open-MetricsPort }');
+    expect(remove.remove).toContain('$_.Name -like \'cdk8s-hostnet-*\'');
   });
 
   test('windowsMetricsTextfileDirectory: no sidecar; the agent writes where the cluster\'s exporter reads', () => {
