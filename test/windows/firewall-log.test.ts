@@ -8,10 +8,11 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { Node } from 'web-tree-sitter';
 import { Flow, readRules, ruleMatches } from './firewall-evaluator';
 import { DropCounter, LogFile, LogFollower, findRule, parseTable, toPacket } from './firewall-log-reference';
-import { PATH } from './fixtures';
+import { PATH, windowsPolicy } from './fixtures';
 import { allNodes, parsePowerShell, parseProblems, verbatimValue } from './powershell-parser';
 import { AgentOptions } from '../../src/dialects/agent-options';
 import { formatDropLog } from '../../src/dialects/drop-log';
@@ -204,6 +205,34 @@ describe('counting a hand-written pfirewall.log (the reference of run.ps1\'s rea
       }
     }
     expect(blocked).toBe(11);
+  });
+});
+
+describe('the table against the Block rules it comes from (property)', () => {
+  test.each([['the test policy', policy()], ['k2s', windowsPolicy()]])('%s: for random packets, the table matches exactly when a Block rule of apply.ps1 does', async (_, compiled) => {
+    // GIVEN the Block rules as the evaluator reads them from the script, and the script's table
+    const apply = renderWindowsFirewall(compiled, 'hostnet').apply;
+    const rules = (await readRules(apply)).filter((r) => r.action === 'Block');
+    const table = parseTable(await tableText(apply));
+    // addresses near the rules' edges are where a hex range or a family would go wrong
+    const v4 = fc.oneof(fc.ipV4(), fc.constantFrom('10.96.0.10', '10.96.0.9', '10.96.0.11', '172.19.1.1', '172.19.1.100', '172.21.0.10', '198.51.100.0', '198.51.99.255', '198.51.101.0', '255.255.255.255', '0.0.0.0'));
+    const v6 = fc.oneof(fc.ipV6(), fc.constantFrom('fd00:10:96::a', 'fd00:10:96::b', 'fe80::1', 'febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'ff02::1:2', 'ff02::1:3', '::', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'));
+    const pair = fc.oneof(fc.tuple(v4, v4), fc.tuple(v6, v6));
+    const port = fc.oneof(fc.integer({ min: 1, max: 65535 }), fc.constantFrom(22, 23, 52, 53, 54, 67, 68, 514, 546, 547, 4789, 6443));
+    await fc.assert(fc.asyncProperty(pair, port, port, fc.constantFrom('SEND', 'RECEIVE'), fc.constantFrom('UDP', 'TCP'), async ([src, dst], sport, dport, path, protocol) => {
+      // WHEN the same packet is logged as dropped
+      const packet = toPacket(`2026-11-30 10:00:00 DROP ${protocol} ${src} ${dst} ${sport} ${dport} 60 - - - - - - - ${path} 4`.split(' '))!;
+      const flow: Flow = {
+        direction: packet.direction,
+        protocol: protocol as 'UDP' | 'TCP',
+        remoteAddress: path === 'RECEIVE' ? src : dst,
+        localAddress: path === 'RECEIVE' ? dst : src,
+        remotePort: path === 'RECEIVE' ? sport : dport,
+        localPort: path === 'RECEIVE' ? dport : sport,
+      };
+      // THEN
+      expect(findRule(table, packet) !== undefined).toBe(rules.some((r) => ruleMatches(r, flow)));
+    }), { numRuns: 400 });
   });
 });
 
