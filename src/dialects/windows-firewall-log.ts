@@ -11,7 +11,9 @@ import { FirewallMode } from '../policy/firewall-mode';
  * data matches it, an ALLOW (audit, where our rules are disabled) for the rule that would have dropped
  * it. Field order, as Microsoft documents it in the file's header:
  *   #Fields: date time action protocol src-ip dst-ip src-port dst-port size tcpflags tcpsyn tcpack tcpwin icmptype icmpcode info path [pid]
- * @see https://learn.microsoft.com/windows/security/operating-system-security/network-security/windows-firewall/configure-logging
+ * Microsoft's "Configuring Firewall Log Files" also says the size limit is 1-32767 KB and that `size`
+ * is given for dropped packets only (an ALLOW line says 0).
+ * @see https://learn.microsoft.com/previous-versions/windows/it-pro/windows-server-2008-R2-and-2008/ff428145(v=ws.10)
  */
 export const FIREWALL_LOG_FILE = '%systemroot%\\system32\\LogFiles\\Firewall\\pfirewall.log';
 
