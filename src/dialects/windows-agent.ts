@@ -1,5 +1,5 @@
 import { AgentOptions } from './agent-options';
-import { firewallLogReader } from './windows-firewall-log';
+import { firewallLogReader } from './windows-log-reader';
 import { windowsMetricsWriter } from './windows-metrics';
 import { psComment, psQuote } from './windows-powershell';
 import { WINDOWS_RULE_GROUP } from './windows-rules';
