@@ -1,4 +1,4 @@
-// A TypeScript reference of what run.ps1 does with the firewall log (src/dialects/windows-firewall-log.ts
+// A TypeScript reference of what run.ps1 does with the firewall log (src/dialects/windows-log-reader.ts
 // renders it as PowerShell, which cannot run here): the same steps in the same order, over the table
 // TEXT that apply.ps1 carries and over log bytes, so a test can feed it a hand-written pfirewall.log
 // and compare its counts with counts written by hand.
