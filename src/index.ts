@@ -5,7 +5,7 @@
 // The constructs
 export {
   NodeFirewall, type NodeFirewallProps, LinuxBackend, IptablesMode,
-  DEFAULT_LINUX_IMAGE, DEFAULT_WINDOWS_IMAGE, DEFAULT_CHECK_IMAGE, DEFAULT_NODE_EXPORTER_IMAGE,
+  DEFAULT_LINUX_IMAGE, DEFAULT_WINDOWS_IMAGE, DEFAULT_CHECK_IMAGE, DEFAULT_NODE_EXPORTER_IMAGE, DEFAULT_WINDOWS_EXPORTER_IMAGE,
 } from './constructs/node-firewall';
 export { DnsExemption, type DnsExemptionProps } from './constructs/dns-exemption';
 export { CompartmentWorkload, type CompartmentWorkloadProps, type CompartmentFirewallRule } from './constructs/compartment-workload';

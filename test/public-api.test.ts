@@ -12,7 +12,7 @@ describe('the public API (src/index.ts)', () => {
       'ClusterProfiles', 'CompartmentIsolation', 'DnsResolver', 'DnsResolverKind', 'FirewallMode', 'FirewallPolicy',
       'IptablesMode', 'LinuxBackend', 'NodeOs', 'PortRange', 'Protocol', 'RuleAction', 'RuleOrigin', 'TrafficScope',
       // defaults users may want to name
-      'DEFAULT_CHECK_IMAGE', 'DEFAULT_LINUX_IMAGE', 'DEFAULT_NODE_EXPORTER_IMAGE', 'DEFAULT_PAUSE_IMAGE', 'DEFAULT_WINDOWS_IMAGE', 'K2S_SYSTEM_USER', 'NODE_LOCAL_DNS_IP',
+      'DEFAULT_CHECK_IMAGE', 'DEFAULT_LINUX_IMAGE', 'DEFAULT_NODE_EXPORTER_IMAGE', 'DEFAULT_PAUSE_IMAGE', 'DEFAULT_WINDOWS_EXPORTER_IMAGE', 'DEFAULT_WINDOWS_IMAGE', 'K2S_SYSTEM_USER', 'NODE_LOCAL_DNS_IP',
     ].sort());
   });
 

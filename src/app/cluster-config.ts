@@ -5,7 +5,7 @@ import { LinuxBackend } from '../constructs/node-firewall';
 import { Cidr, parseCidr } from '../policy/cidr';
 import { FirewallMode } from '../policy/firewall-mode';
 import { FirewallRuleProps } from '../policy/firewall-rule';
-import { DNS_DOMAIN, HOST_PATH, HOST_PORT, SYSTEM_NAMESPACE_PROBLEM, isSystemNamespace, namespaceProblem } from '../policy/k8s-names';
+import { DNS_DOMAIN, HOST_PATH, HOST_PORT, SYSTEM_NAMESPACE_PROBLEM, WINDOWS_PATH, WINDOWS_PATH_PROBLEM, isSystemNamespace, namespaceProblem } from '../policy/k8s-names';
 import { NodeOs } from '../policy/node-os';
 import { PortRange, portRangeProblem } from '../policy/port-range';
 import { Protocol, RuleAction, TrafficScope, hasPorts } from '../policy/protocol';
@@ -49,13 +49,19 @@ export interface ClusterConfig {
   readonly grafanaDashboard?: boolean;
   /** NodeFirewallProps.dropLog. @default - the NodeFirewall's default */
   readonly dropLog?: boolean;
+  /** NodeFirewallProps.windowsExporterImage. @default - the NodeFirewall's default */
+  readonly windowsExporterImage?: string;
+  /** NodeFirewallProps.windowsMetricsTextfileDirectory. @default - the NodeFirewall's default */
+  readonly windowsMetricsTextfileDirectory?: string;
+  /** NodeFirewallProps.podMonitor. @default - the NodeFirewall's default */
+  readonly podMonitor?: boolean;
 }
 
 const FIELDS = ['podCidrs', 'serviceCidrs', 'clusterDnsIp', 'upstreamResolvers', 'nodeCidrs', 'nodeLocalDnsIp', 'customResolvers',
   'infrastructure', 'exemptions', 'namespace', 'createNamespace', 'nodeOs', 'name', 'linuxImage',
   'windowsImage', 'linuxBackend', 'iptablesMode', 'reapplyIntervalSeconds', 'allowAnyAddress', 'mode', 'driftCheckIntervalSeconds',
   'maxUnavailable', 'minReadySeconds', 'checkImage', 'apiServer', 'clusterDomain', 'nodeExporterImage', 'metricsPort',
-  'metricsTextfileDirectory', 'grafanaDashboard', 'dropLog'];
+  'metricsTextfileDirectory', 'grafanaDashboard', 'windowsExporterImage', 'windowsMetricsTextfileDirectory', 'podMonitor', 'dropLog'];
 const RULE_FIELDS = ['id', 'action', 'protocol', 'scopes', 'sources', 'destinations', 'sourcePorts', 'destinationPorts', 'nodeOs',
   'description', 'overrideFailsafe'];
 const INFRA_FIELDS = ['id', 'protocol', 'ports', 'scopes', 'nodeOs', 'fromPods', 'description'];
@@ -168,6 +174,9 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
     metricsTextfileDirectory: optional('metricsTextfileDirectory', (path, value) => read.matching(path, value, HOST_PATH,
       'must be an absolute path of letters, digits, ".", "_", "-" and "/", like "/var/lib/node_exporter/textfile_collector"')),
     allowAnyAddress: optional('allowAnyAddress', (path, value) => read.bool(path, value)),
+    windowsExporterImage: optional('windowsExporterImage', image),
+    windowsMetricsTextfileDirectory: optional('windowsMetricsTextfileDirectory', (path, value) => read.matching(path, value, WINDOWS_PATH, WINDOWS_PATH_PROBLEM)),
+    podMonitor: optional('podMonitor', (path, value) => read.bool(path, value)),
   };
 }
 

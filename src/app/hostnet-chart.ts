@@ -31,6 +31,9 @@ export class HostnetChart extends Chart {
       metricsTextfileDirectory: config.metricsTextfileDirectory,
       grafanaDashboard: config.grafanaDashboard,
       dropLog: config.dropLog,
+      windowsExporterImage: config.windowsExporterImage,
+      windowsMetricsTextfileDirectory: config.windowsMetricsTextfileDirectory,
+      podMonitor: config.podMonitor,
     });
     if (config.customResolvers.length > 0) this.firewall.dns.addResolver(DnsResolver.custom(...config.customResolvers));
     for (const exemption of config.exemptions) this.firewall.addRule(exemption.id, exemption.props);

@@ -1,11 +1,12 @@
 import { Duration } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { AgentPodMonitor } from './agent-pod-monitor';
 import { DnsExemption } from './dns-exemption';
 import { imageProblem } from './image-reference';
 import { OBJECT_NAME, firewallLabels } from './labels';
 import { LinuxNodeAgent, MetricsExport } from './linux-node-agent';
-import { WindowsNodeAgent } from './windows-node-agent';
+import { WindowsMetricsExport, WindowsNodeAgent } from './windows-node-agent';
 import { DnsCheck } from '../dialects/agent-options';
 import { renderIptables } from '../dialects/iptables';
 import { renderNftables } from '../dialects/nftables';
@@ -19,7 +20,7 @@ import { nodeFailsafes } from '../policy/failsafes';
 import { FirewallMode } from '../policy/firewall-mode';
 import { FirewallPolicy } from '../policy/firewall-policy';
 import { FirewallRuleProps } from '../policy/firewall-rule';
-import { DNS_DOMAIN, HOST_PATH, HOST_PORT, SYSTEM_NAMESPACE_PROBLEM, isSystemNamespace } from '../policy/k8s-names';
+import { DNS_DOMAIN, HOST_PATH, HOST_PORT, SYSTEM_NAMESPACE_PROBLEM, WINDOWS_PATH, WINDOWS_PATH_PROBLEM, isSystemNamespace } from '../policy/k8s-names';
 import { NodeOs } from '../policy/node-os';
 import { ClusterProfile } from '../profiles/cluster-profile';
 import { infrastructureRules, profileResolvers } from '../profiles/profile-rules';
@@ -160,6 +161,26 @@ export interface NodeFirewallProps {
    */
   readonly metricsTextfileDirectory?: string;
   /**
+   * The windows_exporter that serves the Windows agent's metrics (hostnet.prom) from a HostProcess
+   * sidecar, only its textfile collector, on metricsPort.
+   * @default DEFAULT_WINDOWS_EXPORTER_IMAGE
+   */
+  readonly windowsExporterImage?: string;
+  /**
+   * Write the Windows agent's hostnet.prom into this directory of the host for the windows_exporter you
+   * already run (its `--collector.textfile.directories`), instead of running a sidecar. An absolute
+   * Windows path, like `C:\Program Files\windows_exporter\textfile_inputs`.
+   * @default - a windows_exporter sidecar serves it on metricsPort
+   */
+  readonly windowsMetricsTextfileDirectory?: string;
+  /**
+   * Also emit a prometheus-operator PodMonitor that scrapes the metrics sidecars of the Linux and
+   * Windows agents (the port named `metrics`). Needs at least one sidecar (no
+   * metricsTextfileDirectory on one of the OSs).
+   * @default false
+   */
+  readonly podMonitor?: boolean;
+  /**
    * Also emit a ConfigMap holding a Grafana dashboard of the agents' metrics, labelled
    * `grafana_dashboard: "1"` for Grafana's dashboard sidecar.
    * @default false
@@ -179,6 +200,13 @@ export interface NodeFirewallProps {
  * @see https://github.com/prometheus/node_exporter#textfile-collector
  */
 export const DEFAULT_NODE_EXPORTER_IMAGE = 'quay.io/prometheus/node-exporter:v1.8.2';
+
+/**
+ * windows_exporter, whose textfile collector serves the Windows agent's hostnet.prom; its image is a
+ * HostProcess image (built on the HostProcess base image).
+ * @see https://github.com/prometheus-community/windows_exporter/blob/master/docs/kubernetes/kubernetes.md
+ */
+export const DEFAULT_WINDOWS_EXPORTER_IMAGE = 'ghcr.io/prometheus-community/windows-exporter:0.31.3';
 
 /** Seconds between two writes of the agents' metrics file (a scrape every 30-60 s is usual). */
 const METRICS_SECONDS = 30;
@@ -259,6 +287,17 @@ export class NodeFirewall extends Construct {
     }
     const metrics: MetricsExport = textfileDir !== undefined ? { kind: 'hostPath', directory: textfileDir }
       : { kind: 'sidecar', image: checkedImage('nodeExporterImage', props.nodeExporterImage ?? DEFAULT_NODE_EXPORTER_IMAGE), port: metricsPort };
+    const windowsTextfileDir = props.windowsMetricsTextfileDirectory;
+    if (windowsTextfileDir !== undefined && !WINDOWS_PATH.test(windowsTextfileDir)) {
+      throw fail('windowsMetricsTextfileDirectory', windowsTextfileDir, WINDOWS_PATH_PROBLEM);
+    }
+    const windowsMetrics: WindowsMetricsExport = windowsTextfileDir !== undefined ? { kind: 'directory', directory: windowsTextfileDir }
+      : { kind: 'sidecar', image: checkedImage('windowsExporterImage', props.windowsExporterImage ?? DEFAULT_WINDOWS_EXPORTER_IMAGE), port: metricsPort };
+    const sidecarOn = [NodeOs.LINUX, NodeOs.WINDOWS].filter((os) => this.profile.nodeOs.includes(os)
+      && (os === NodeOs.LINUX ? metrics : windowsMetrics).kind === 'sidecar');
+    if (props.podMonitor && sidecarOn.length === 0) {
+      throw fail('podMonitor', true, 'needs a metrics sidecar to scrape, but every agent writes into the exporter you run (metricsTextfileDirectory, windowsMetricsTextfileDirectory)');
+    }
     const apiServer = this.profile.apiServer;
     if (apiServer !== undefined && !HOST_PORT.test(apiServer)) {
       throw fail('apiServer', apiServer, 'must be host:port or [ipv6]:port, like 172.19.1.100:6443');
@@ -302,6 +341,7 @@ export class NodeFirewall extends Construct {
         data: { 'cdk8s-hostnet.json': JSON.stringify(grafanaDashboard(), undefined, 2) },
       });
     }
+    if (props.podMonitor) new AgentPodMonitor(this, 'PodMonitor', { name: this.name, namespace: this.namespace });
     this.dns = new DnsExemption(this, 'Dns', { resolvers: profileResolvers(this.profile), allowAnyAddress });
 
     if (this.profile.nodeOs.includes(NodeOs.LINUX)) {
@@ -331,6 +371,7 @@ export class NodeFirewall extends Construct {
         maxUnavailable,
         minReadySeconds,
         taints: this.profile.windowsTaints,
+        metrics: windowsMetrics,
         scripts: () => ({ scripts: renderWindowsFirewall(this._compile(NodeOs.WINDOWS), this.name, mode), agent: agentOptions('windows-firewall') }),
       });
     }

@@ -1,10 +1,11 @@
 import { createHash } from 'crypto';
 import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
+import { METRICS_PORT_NAME } from './agent-pod-monitor';
 import { NodeAgent } from './node-agent';
 import { tolerationsFor } from './tolerations';
 import { AgentOptions } from '../dialects/agent-options';
-import { WINDOWS_POD_UID_ENV, renderWindowsAgent, renderWindowsReadiness } from '../dialects/windows-agent';
+import { WINDOWS_AGENT_DIRS, WINDOWS_AGENT_FILES, WINDOWS_METRICS_READER, WINDOWS_POD_UID_ENV, renderWindowsAgent, renderWindowsReadiness } from '../dialects/windows-agent';
 import { WindowsScripts } from '../dialects/windows-firewall';
 import { NodeOs } from '../policy/node-os';
 import { NodeTaint } from '../profiles/cluster-profile';
@@ -24,8 +25,25 @@ export interface WindowsNodeAgentProps {
   readonly maxUnavailable: number;
   readonly minReadySeconds: number;
   readonly taints: NodeTaint[];
+  /** How hostnet.prom leaves the node: a windows_exporter sidecar, or the directory of the user's windows_exporter. */
+  readonly metrics: WindowsMetricsExport;
   /** Produces the scripts and the loop's settings at synth time, after every rule was added. */
   readonly scripts: () => { scripts: WindowsScripts; agent: Omit<AgentOptions, 'policyId'> };
+}
+
+/** Where the Windows agent's hostnet.prom goes. */
+export type WindowsMetricsExport =
+  | { readonly kind: 'sidecar'; readonly image: string; readonly port: number }
+  | { readonly kind: 'directory'; readonly directory: string };
+
+/**
+ * windows_exporter's command line: only the textfile collector, reading the agent's metrics directory
+ * under ProgramData\cdk8s-hostnet (the same expression as run.ps1's), on the given port of the host.
+ * @see https://github.com/prometheus-community/windows_exporter/blob/master/docs/collector.textfile.md
+ */
+export function windowsExporterCommand(port: number): string {
+  return `${WINDOWS_AGENT_DIRS[0]}; & (Join-Path $env:CONTAINER_SANDBOX_MOUNT_POINT 'windows_exporter.exe') '--collectors.enabled=textfile' `
+    + `('--collector.textfile.directories=' + (Join-Path $Node '${WINDOWS_AGENT_FILES.metrics}')) '--web.listen-address=:${port}'; exit $LASTEXITCODE`;
 }
 
 /**
@@ -48,7 +66,8 @@ export class WindowsNodeAgent extends NodeAgent {
       files: () => {
         const { scripts, agent } = props.scripts();
         const policyId = createHash('sha256').update(scripts.apply).update('\0').update(scripts.remove).digest('hex');
-        return { 'apply.ps1': scripts.apply, 'remove.ps1': scripts.remove, 'run.ps1': renderWindowsAgent({ ...agent, policyId }) };
+        const metrics = props.metrics.kind === 'sidecar' ? { metricsPort: props.metrics.port } : { metricsDirectory: props.metrics.directory };
+        return { 'apply.ps1': scripts.apply, 'remove.ps1': scripts.remove, 'run.ps1': renderWindowsAgent({ ...agent, policyId, ...metrics }) };
       },
       tolerations: tolerationsFor(props.taints),
       securityContext: { windowsOptions: { hostProcess: true, runAsUserName: 'NT AUTHORITY\\SYSTEM' } },
@@ -76,6 +95,20 @@ export class WindowsNodeAgent extends NodeAgent {
         },
         volumeMounts: [{ name: 'scripts', mountPath: `/${SCRIPT_DIR}`, readOnly: true }],
       },
+      // HostProcess containers see the host's file system: the exporter reads the agent's directory
+      // directly, as LOCAL SERVICE, which run.ps1 lets read only that directory
+      sidecars: props.metrics.kind !== 'sidecar' ? [] : [{
+        name: 'metrics',
+        image: props.metrics.image,
+        imagePullPolicy: 'IfNotPresent',
+        command: [...POWERSHELL, '-Command', windowsExporterCommand(props.metrics.port)],
+        ports: [{ name: METRICS_PORT_NAME, containerPort: props.metrics.port, protocol: 'TCP' }],
+        resources: {
+          requests: { cpu: k8s.Quantity.fromString('5m'), memory: k8s.Quantity.fromString('32Mi') },
+          limits: { memory: k8s.Quantity.fromString('128Mi') },
+        },
+        securityContext: { windowsOptions: { hostProcess: true, runAsUserName: WINDOWS_METRICS_READER.user } },
+      }],
     });
   }
 }

@@ -2,6 +2,7 @@
 // kernel log, rate-limited, under a short prefix; droplog.sh, a sidecar of the agent, turns those
 // lines into one readable line per packet on its stdout, so `kubectl logs` shows them.
 import { createHash } from 'crypto';
+import { DROP_LOG_PRINTF } from './drop-log-format';
 import { AGENT_PATHS } from './linux-agent';
 import { shQuote } from './shell';
 import { FirewallMode } from '../policy/firewall-mode';
@@ -30,8 +31,7 @@ function firewallTag(name: string): string {
 
 /**
  * droplog.sh: every few seconds, the kernel log lines of this firewall newer than the last one
- * seen, printed as `hostnet drop rule=<id> action=<drop|would_drop> proto=<p> src=<addr>:<port>
- * dst=<addr>:<port> dir=<ingress|egress|forward>`. It polls with `dmesg` (needs CAP_SYSLOG):
+ * seen, printed in the drop log's one format (drop-log-format.ts), the same as on Windows. It polls with `dmesg` (needs CAP_SYSLOG):
  * /dev/kmsg would block and wait instead, but an unprivileged container may not open that device.
  */
 export function renderDropLogReader(name: string, ids: readonly string[]): string {
@@ -69,7 +69,7 @@ read_new() {
       spt = field(rest, "SPT"); dpt = field(rest, "DPT")
       in_if = field(rest, "IN"); out_if = field(rest, "OUT")
       dir = (in_if != "" && out_if != "") ? "forward" : (in_if != "" ? "ingress" : "egress")
-      printf "hostnet drop rule=%s action=%s proto=%s src=%s dst=%s dir=%s\\n", rule, action, proto, addr(src, spt), addr(dst, dpt), dir
+      printf "${DROP_LOG_PRINTF}\\n", rule, action, proto, addr(src, spt), addr(dst, dpt), dir
     }
     END { printf "MARK %.6f %d\\n", mark, at_mark }
     function field(s, key,   m) {
@@ -78,7 +78,7 @@ read_new() {
     }
     function addr(a, port) {
       a = v6(a)
-      if (port == "") return a
+      if (port == "") port = 0
       return index(a, ":") ? "[" a "]:" port : a ":" port
     }
     # the kernel prints IPv6 addresses in full; print them as everyone else does (RFC 5952)

@@ -1,4 +1,6 @@
 import { AgentOptions } from './agent-options';
+import { firewallLogReader } from './windows-log-reader';
+import { windowsMetricsWriter } from './windows-metrics';
 import { psComment, psQuote } from './windows-powershell';
 import { WINDOWS_RULE_GROUP } from './windows-rules';
 import { FirewallMode } from '../policy/firewall-mode';
@@ -16,7 +18,16 @@ export const WINDOWS_AGENT_FILES = {
   unready: 'unready',
   /** In $Node: one directory per pod, named after its uid. */
   pods: 'pods',
+  /** In $Node: hostnet.prom, for the windows_exporter sidecar (read by LOCAL SERVICE, its user). */
+  metrics: 'metrics',
 };
+
+/** The inbound Allow rule for the metrics sidecar's port: `<prefix><port>`, in its own group. */
+export const WINDOWS_METRICS_RULE_PREFIX = 'cdk8s-hostnet-metrics-tcp-';
+export const WINDOWS_METRICS_RULE_GROUP = 'cdk8s-hostnet-metrics';
+
+/** The user the windows_exporter sidecar runs as: it may read the metrics directory, and nothing else of $Node. */
+export const WINDOWS_METRICS_READER = { user: 'NT AUTHORITY\\LOCAL SERVICE', sid: 'S-1-5-19' };
 
 /**
  * PowerShell statements that set `$Node` (the agent's directory on the host, ProgramData\cdk8s-hostnet)
@@ -53,7 +64,7 @@ export function renderWindowsReadiness(): string {
  * checked for drift every few seconds with a cheap comparison (apply.ps1 -State) and repaired, with
  * a full re-apply as a backstop.
  */
-export function renderWindowsAgent(o: AgentOptions & { policyId: string }): string {
+export function renderWindowsAgent(o: AgentOptions & { policyId: string; metricsDirectory?: string; metricsPort?: number }): string {
   if (!/^[0-9a-f]{64}$/.test(o.policyId)) throw new Error(`internal: policy id ${JSON.stringify(o.policyId)} is not a sha256 in hex`);
   for (const [key, value] of [['reapplySeconds', o.reapplySeconds], ['driftSeconds', o.driftSeconds]] as const) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`internal: ${key} ${value} is not a whole number of seconds`);
@@ -76,6 +87,9 @@ export function renderWindowsAgent(o: AgentOptions & { policyId: string }): stri
     `  (apply.ps1 -State) and repaired when they differ, saying what changed; every ${o.reapplySeconds}s a full`,
     '  re-apply runs anyway.',
     '- remove: remove.ps1 runs, then the pod idles Ready; delete the objects once the rollout is done.',
+    `- Every ${o.metricsSeconds}s (and after each apply) hostnet.prom is written for windows_exporter's textfile`,
+    '  collector: drops per rule counted from the firewall log, which apply.ps1 turns on (Windows Firewall has',
+    '  no per-rule counters), and a rate-limited drop log line per counted packet goes to this pod\'s log.',
   ];
   return [
     ...header.map((line) => psComment(line)),
@@ -109,8 +123,18 @@ export function renderWindowsAgent(o: AgentOptions & { policyId: string }): stri
     '$Enforced = $null',
     '$Reverts = 0',
     '$DriftRepairs = 0',
+    o.metricsDirectory === undefined
+      ? `# hostnet.prom goes here, for the windows_exporter sidecar.\n$MetricsDir = if ($env:HOSTNET_METRICS_DIR) { $env:HOSTNET_METRICS_DIR } else { Join-Path $Node '${WINDOWS_AGENT_FILES.metrics}' }`
+      : `# hostnet.prom goes here, for the windows_exporter the cluster runs (its --collector.textfile.directories).\n$MetricsDir = if ($env:HOSTNET_METRICS_DIR) { $env:HOSTNET_METRICS_DIR } else { ${psQuote(o.metricsDirectory)} }`,
+    `$MetricsEvery = ${o.metricsSeconds}`,
+    o.metricsPort === undefined ? '# No metrics sidecar: no port to open.\n$MetricsPort = 0'
+      : `# The windows_exporter sidecar's port: Windows blocks unsolicited inbound TCP unless a rule allows it.\n$MetricsPort = ${o.metricsPort}`,
     '',
     FUNCTIONS,
+    '',
+    firewallLogReader(o.mode),
+    '',
+    windowsMetricsWriter({ mode: o.mode, backend: o.backend, version: o.version }),
     '',
     START,
     o.mode === FirewallMode.REMOVE ? REMOVE_LOOP : ENFORCE_LOOP,
@@ -241,9 +265,10 @@ function Get-GoodPolicyId {
 function Invoke-GatedApply {
   $script:ApplyFailed = $false
   $before = @(Get-PassingChecks)
-  Invoke-PolicyScript $PodApply
+  Invoke-TimedApply $PodApply
   if ($script:ExitCode -ne 0) { $script:ApplyFailed = $true; return }
   $script:Enforced = $PodApply
+  $script:EnforcedPolicy = $Policy
   $lost = @(Get-LostChecks $before)
   $tries = 1
   while ($lost.Count -gt 0 -and $tries -lt 3) {
@@ -261,9 +286,10 @@ function Invoke-GatedApply {
   $goodId = Get-GoodPolicyId
   $script:Reverts++
   if ($goodId -and $goodId -ne $Policy) {
-    Invoke-PolicyScript $Good
+    Invoke-TimedApply $Good
     if ($script:ExitCode -eq 0) {
       $script:Enforced = $Good
+      $script:EnforcedPolicy = $goodId
       Set-Unready "policy $Policy broke $broke on this node: reverted to policy $goodId, the last that passed here"
       return
     }
@@ -276,6 +302,7 @@ function Invoke-GatedApply {
   }
   Invoke-PolicyScript $PodRemove
   $script:Enforced = $null
+  $script:EnforcedPolicy = ''
   if ($script:ExitCode -eq 0) {
     Set-Unready "policy $Policy broke $broke on this node: reverted to no rules ($why)"
   } else {
@@ -317,6 +344,18 @@ function Write-DriftReport([string]$Now, [string]$Applied) {
   }
 }
 
+# Lets Prometheus reach the metrics sidecar: an inbound Allow rule for its port, in a group of its own
+# (apply.ps1 owns group ${WINDOWS_RULE_GROUP} and would remove it; remove.ps1 removes it with every
+# cdk8s-hostnet-* rule). An Allow rule never overrides a Block rule, so it cannot open what the policy blocks.
+function Open-MetricsPort {
+  if ($MetricsPort -le 0) { return }
+  $name = "${WINDOWS_METRICS_RULE_PREFIX}$MetricsPort"
+  $group = '${WINDOWS_METRICS_RULE_GROUP}'
+  Get-NetFirewallRule -Group $group -PolicyStore PersistentStore -ErrorAction SilentlyContinue | Where-Object { $_.Name -ne $name } | Remove-NetFirewallRule
+  if (Get-NetFirewallRule -Name $name -PolicyStore PersistentStore -ErrorAction SilentlyContinue) { return }
+  New-NetFirewallRule -Name $name -DisplayName "$($FirewallName): metrics (windows_exporter) on TCP $MetricsPort" -Group $group -Direction Inbound -Action Allow -Protocol TCP -LocalPort $MetricsPort -Profile Any -PolicyStore PersistentStore | Out-Null
+}
+
 # Marks this pod's directory as in use: directories of pods gone for a day are removed at start.
 function Update-PodDirectory {
   try { [System.IO.Directory]::SetLastWriteTimeUtc($Pod, [DateTime]::UtcNow) } catch { }
@@ -341,6 +380,15 @@ function Protect-NodeDirectory {
     $acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule -ArgumentList $identity, 'FullControl', 'ContainerInherit, ObjectInherit', 'None', 'Allow'))
   }
   [System.IO.Directory]::SetAccessControl($Node, $acl)
+}
+# The windows_exporter sidecar runs as LOCAL SERVICE: it may read the metrics directory under $Node.
+function Grant-MetricsReader {
+  if (-not $MetricsDir.StartsWith($Node + '\\', [StringComparison]::OrdinalIgnoreCase)) { return }
+  $null = [System.IO.Directory]::CreateDirectory($MetricsDir)
+  $acl = [System.IO.Directory]::GetAccessControl($MetricsDir)
+  $reader = New-Object System.Security.Principal.SecurityIdentifier -ArgumentList '${WINDOWS_METRICS_READER.sid}'
+  $acl.AddAccessRule((New-Object System.Security.AccessControl.FileSystemAccessRule -ArgumentList $reader, 'ReadAndExecute', 'ContainerInherit, ObjectInherit', 'None', 'Allow'))
+  [System.IO.Directory]::SetAccessControl($MetricsDir, $acl)
 }`;
 
 const START = `# Start: this pod's directory, then the frozen copy of the policy.
@@ -352,6 +400,7 @@ try {
   Assert-TrustedOwner $Node
   $null = [System.IO.Directory]::CreateDirectory($Node)
   try { Protect-NodeDirectory } catch { Write-Log "cannot restrict $Node to SYSTEM and Administrators: $($_.Exception.Message)" }
+  try { Grant-MetricsReader } catch { Write-Log "cannot let the metrics sidecar read $($MetricsDir): $($_.Exception.Message)" }
   Assert-TrustedOwner $PodsRoot
   Assert-TrustedOwner $Good
   $null = [System.IO.Directory]::CreateDirectory($Pod)
@@ -380,17 +429,29 @@ foreach ($file in @('apply.ps1', 'remove.ps1')) {
 `;
 
 const ENFORCE_LOOP = `Invoke-GatedApply
+# after the apply: a revert to no rules runs remove.ps1, which removes every cdk8s-hostnet-* rule
+try { Open-MetricsPort } catch { Write-Log "cannot open TCP $MetricsPort for the metrics sidecar: $($_.Exception.Message)" }
 if ($ApplyFailed) {
   Set-Unready "the first apply of policy $Policy failed"
+  Write-Metrics
   exit 1
 }
 $applied = $null
-if ($Enforced) { $applied = Get-PolicyState $Enforced }
+if ($Enforced) {
+  $applied = Get-PolicyState $Enforced
+  Import-LogTable $Enforced
+}
+Initialize-LogPosition
+Write-Metrics
 $since = 0
+$unwritten = 0
 $retry = $false
 while ($true) {
   Start-Sleep -Seconds $DriftEvery
   Update-PodDirectory
+  if ($Enforced) { Update-DropCounts }
+  $unwritten += $DriftEvery
+  if ($unwritten -ge $MetricsEvery) { $unwritten = 0; Write-Metrics }
   if (-not $Enforced) { continue }
   $since += $DriftEvery
   $recreate = @()
@@ -410,7 +471,8 @@ while ($true) {
   }
   $arguments = @()
   if ($recreate.Count -gt 0) { $arguments = @('-Recreate', ($recreate -join ',')) }
-  Invoke-PolicyScript $Enforced $arguments
+  Invoke-TimedApply $Enforced $arguments
+  Write-Metrics
   if ($ExitCode -eq 0) {
     $retry = $false
     # the first apply's state stays the reference: a change made while this re-apply ran would
@@ -431,6 +493,7 @@ const REMOVE_LOOP = `while ($true) {
 }
 Remove-Item -LiteralPath $Good -Force -ErrorAction SilentlyContinue
 Set-Ready
+Write-Metrics
 Write-Log "NodeFirewall $FirewallName removed from this node; idle. Delete the objects once every node is Ready."
 while ($true) {
   Start-Sleep -Seconds 3600

@@ -1,3 +1,5 @@
+import { WINDOWS_AGENT_DIRS } from './windows-agent';
+import { enableFirewallLog, logMatchTable, logTableBlock, restoreFirewallLog } from './windows-firewall-log';
 import { psArray, psComment, psQuote } from './windows-powershell';
 import { WINDOWS_RULE_GROUP, WindowsRule, planWindowsRules } from './windows-rules';
 import { CompiledPolicy } from '../policy/compiled-policy';
@@ -52,6 +54,10 @@ export function renderWindowsFirewall(policy: CompiledPolicy, name: string, mode
     `$Rules = @(${data.length ? '' : ')'}`,
     ...(data.length ? [...data.slice(1), ')'] : []),
     '',
+    logTableBlock(logMatchTable(plan)),
+    '',
+    enableFirewallLog(mode),
+    '',
     GET_GROUP_RULES,
     '',
     RULE_STATE,
@@ -70,6 +76,8 @@ export function renderWindowsFirewall(policy: CompiledPolicy, name: string, mode
     ...PRELUDE(name),
     '',
     GET_GROUP_RULES,
+    '',
+    restoreFirewallLog(),
     '',
     HOST_LOCK,
     '',
@@ -110,6 +118,8 @@ const PRELUDE = (name: string) => [
   `$Group = ${psQuote(WINDOWS_RULE_GROUP)}`,
   '# the local store: rules there survive reboots, and Group Policy rules are not ours to touch',
   '$Store = \'PersistentStore\'',
+  '# the agent\'s directory on the host (the firewall log settings found before the first apply are kept there)',
+  WINDOWS_AGENT_DIRS[0],
 ];
 
 const GET_GROUP_RULES = `# Every rule of our group (none yet is not an error).
@@ -122,8 +132,11 @@ function Get-GroupRules {
   }
 }`;
 
-/** apply.ps1's parameters: -State prints what is in force; -Recreate 'a,b' re-creates those rules. */
-export const STATE_PARAMETERS = 'param([switch]$State, [string]$Recreate = \'\')';
+/**
+ * apply.ps1's parameters: -State prints what is in force; -Recreate 'a,b' re-creates those rules;
+ * -LogTable prints the rules as the agent's firewall log matcher reads them.
+ */
+export const STATE_PARAMETERS = 'param([switch]$State, [string]$Recreate = \'\', [switch]$LogTable)';
 
 const RULE_STATE = `# Is an existing rule as declared? Address and port filters are not compared: Windows may write them
 # back in another notation (a prefix length as a subnet mask). The agent (run.ps1) sees a changed
@@ -230,6 +243,8 @@ const APPLY_MAIN = `try {
       $removed++
     }
   }
+  # the drop counts come from the firewall log: without it the rules still hold, only uncounted
+  try { Enable-FirewallLog } catch { Write-Warning "hostnet: cannot turn on the firewall log, so drops are not counted: $($_.Exception.Message)" }
   Write-Output "hostnet: applied NodeFirewall $FirewallName (Windows Firewall, group $Group): $created created, $repaired repaired, $removed removed, $unchanged unchanged"
 } catch {
   $inForce = if (@(Get-GroupRules).Count -gt 0) { 'the previous rules stay in force' } else { 'this host has NO rules of group ' + $Group + ': its UDP is not filtered' }
@@ -260,6 +275,7 @@ try {
   if ($failed.Count -gt 0 -or $left.Count -gt 0) {
     throw "$($left.Count) rules are left ($(@($left | ForEach-Object { $_.Name }) -join ', ')); $($failed -join '; ')"
   }
+  Restore-FirewallLog
   Write-Output "hostnet: removed NodeFirewall $FirewallName ($($rules.Count) rules of group $Group)"
 } catch {
   Write-Error -Message "hostnet: removing NodeFirewall $FirewallName failed: $($_.Exception.Message)" -ErrorAction Continue

@@ -36,6 +36,10 @@ export interface WindowsRule {
 export interface WindowsRuleGroup {
   readonly comments: string[];
   readonly rules: WindowsRule[];
+  /** The policy rule these Block rules enforce: a deny rule's id, or `default-deny-<protocol>`. */
+  readonly ruleId: string;
+  /** Block rules over the complement of a default-deny protocol's exemptions (not a deny rule's). */
+  readonly defaultDeny: boolean;
 }
 
 /** What a Windows host gets from a compiled policy. */
@@ -125,6 +129,8 @@ function defaultDenyGroup(rules: CompiledRule[], protocol: Protocol, dir: typeof
   const parts = merged.flatMap((box) => chunk(box, protocol.toUpperCase(), false));
   return {
     comments,
+    ruleId: `default-deny-${protocol}`,
+    defaultDeny: true,
     rules: parts.map((part, i) => finish(part, `${protocol}-${dir.key}-${i + 1}`, dir.direction,
       `${name}: block ${protocol} ${dir.word} except exemptions (${i + 1} of ${parts.length})`,
       `cdk8s-hostnet NodeFirewall ${name}: ${protocol} is denied by default; this rule blocks ${dir.word} ${protocol} that no exemption allows `
@@ -146,6 +152,8 @@ function denyGroup(variants: CompiledRule[], dir: typeof DIRECTIONS[number], nam
   const key = (i: number) => `deny-${rule.id}-${dir.key}${parts.length > 1 ? `-${i + 1}` : ''}`;
   return {
     comments: [`${rule.id} (${rule.origin} deny, ${rule.protocol} ${dir.word}): ${rule.description}`],
+    ruleId: rule.id,
+    defaultDeny: false,
     rules: parts.map((part, i) => finish(part, key(i), dir.direction,
       `${name}: ${rule.id} (deny ${rule.protocol} ${dir.word})`, `${rule.id}: ${rule.description}`)),
   };

@@ -38,3 +38,9 @@ export const DNS_DOMAIN = /^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/;
 
 /** An absolute host path that is safe in a manifest and in a shell word. */
 export const HOST_PATH = /^\/[A-Za-z0-9._/-]{1,200}$/;
+
+/** An absolute Windows directory: a drive, then names of letters, digits, spaces, ".", "_" and "-" (C:\\metrics). */
+export const WINDOWS_PATH = /^[A-Za-z]:(\\[A-Za-z0-9 ._-]+){1,20}\\?$/;
+
+/** What a WINDOWS_PATH must be, for error messages. */
+export const WINDOWS_PATH_PROBLEM = 'must be an absolute Windows path of letters, digits, spaces, ".", "_" and "-", like C:\\metrics';

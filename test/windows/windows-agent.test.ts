@@ -146,8 +146,10 @@ describe('run.ps1', () => {
       expect(variables(root, 'PSScriptRoot').every((use) => inside(use, statements[scriptsAssigned]))).toBe(true);
       expect(root.text).not.toContain('CONTAINER_SANDBOX_MOUNT_POINT');
       // every script it runs is a copy in this pod's directory, or the node's last good policy
-      const runs = [...calls(root, 'Invoke-PolicyScript')].map((c) => c.split(' ')[1]);
-      expect(new Set(runs)).toEqual(new Set(['$PodApply', '$PodRemove', '$Good', ...(mode === FirewallMode.REMOVE ? [] : ['$Enforced'])]));
+      // (Invoke-TimedApply, an apply that records its outcome for the metrics, hands its $Path to Invoke-PolicyScript)
+      const runs = [...calls(root, 'Invoke-PolicyScript'), ...calls(root, 'Invoke-TimedApply')].map((c) => c.split(' ')[1]);
+      expect(new Set(runs)).toEqual(new Set(['$PodApply', '$PodRemove', '$Good', '$Path', ...(mode === FirewallMode.REMOVE ? [] : ['$Enforced'])]));
+      expect(calls(functionNamed(root, 'Invoke-TimedApply'), 'Invoke-PolicyScript')).toEqual(['Invoke-PolicyScript $Path $Arguments']);
       const assigned = [...allNodes(root)].filter((n) => n.type === 'assignment_expression' && /^\$(script:)?Enforced$/i.test(n.firstChild!.text.trim()));
       expect(new Set(assigned.map((n) => n.text.replace(/^\S+\s*=\s*/, '')))).toEqual(new Set(['$null', '$PodApply', '$Good']));
     }
@@ -180,15 +182,15 @@ describe('run.ps1', () => {
       return i;
     };
     // THEN checks, apply, checks again (3 tries, 1 s apart), then keep or revert
-    expect(at('$before = @(Get-PassingChecks)')).toBeLessThan(at('Invoke-PolicyScript $PodApply'));
-    expect(at('Invoke-PolicyScript $PodApply')).toBeLessThan(at('$lost = @(Get-LostChecks $before)'));
+    expect(at('$before = @(Get-PassingChecks)')).toBeLessThan(at('Invoke-TimedApply $PodApply'));
+    expect(at('Invoke-TimedApply $PodApply')).toBeLessThan(at('$lost = @(Get-LostChecks $before)'));
     expect(gated).toContain('while ($lost.Count -gt 0 -and $tries -lt 3) {\n    Start-Sleep -Seconds 1');
     // success: the policy becomes the node's good one, then Ready
     expect(at('Save-GoodPolicy')).toBeLessThan(at('Set-Ready'));
     // revert: another good policy first, then "already in force", then no rules (first install)
     expect(at('$goodId = Get-GoodPolicyId')).toBeGreaterThan(at('Set-Ready'));
-    expect(at('if ($goodId -and $goodId -ne $Policy) {')).toBeLessThan(at('Invoke-PolicyScript $Good'));
-    expect(at('Invoke-PolicyScript $Good')).toBeLessThan(at('$script:Enforced = $Good'));
+    expect(at('if ($goodId -and $goodId -ne $Policy) {')).toBeLessThan(at('Invoke-TimedApply $Good'));
+    expect(at('Invoke-TimedApply $Good')).toBeLessThan(at('$script:Enforced = $Good'));
     expect(at('$script:Enforced = $Good')).toBeLessThan(at('} elseif ($goodId -eq $Policy) {'));
     expect(at('} elseif ($goodId -eq $Policy) {')).toBeLessThan(at('Invoke-PolicyScript $PodRemove'));
     expect(at('Invoke-PolicyScript $PodRemove')).toBeLessThan(at('$script:Enforced = $null'));
@@ -280,12 +282,13 @@ describe('run.ps1', () => {
       expect(indexOf(statements, /^Invoke-GatedApply$/)).toBeLessThan(statements.findIndex((s) => s.type === 'while_statement'));
       expect(statements[indexOf(statements, /^if \(\$ApplyFailed\)/)].text).toContain('exit 1');
       // the state right after the apply is the reference
-      expect(statements[indexOf(statements, /^if \(\$Enforced\)/)].text).toBe('if ($Enforced) { $applied = Get-PolicyState $Enforced }');
+      // (and the enforced policy's table is what the firewall log is matched against)
+      expect(statements[indexOf(statements, /^if \(\$Enforced\)/)].text).toBe('if ($Enforced) {\n  $applied = Get-PolicyState $Enforced\n  Import-LogTable $Enforced\n}');
       expect(loop).toContain('Start-Sleep -Seconds $DriftEvery');
       expect(loop).toContain('if ($retry -or $since -ge $ReapplyEvery) {');
       expect(loop).toContain('$now = Get-PolicyState $Enforced');
       expect(loop).toContain('if ($now -ceq $applied) { continue }');
-      expect(loop.indexOf('Write-DriftReport $now $applied')).toBeLessThan(loop.indexOf('Invoke-PolicyScript $Enforced $arguments'));
+      expect(loop.indexOf('Write-DriftReport $now $applied')).toBeLessThan(loop.indexOf('Invoke-TimedApply $Enforced $arguments'));
       expect(loop).toContain('$arguments = @(\'-Recreate\', ($recreate -join \',\'))');
       // the first apply's state stays the reference; a re-apply reads it back only when there was none
       expect(loop).toContain('$retry = $false\n    # the first apply');
@@ -310,6 +313,7 @@ describe('run.ps1', () => {
       'while ($true) {\n  Invoke-PolicyScript $PodRemove\n  if ($ExitCode -eq 0) { break }\n  Set-Unready \'remove.ps1 failed; retrying in 10s\'\n  Start-Sleep -Seconds 10\n}',
       'Remove-Item -LiteralPath $Good -Force -ErrorAction SilentlyContinue',
       'Set-Ready',
+      'Write-Metrics',
       'Write-Log "NodeFirewall $FirewallName removed from this node; idle. Delete the objects once every node is Ready."',
       'while ($true) {\n  Start-Sleep -Seconds 3600\n  Update-PodDirectory\n}',
     ]);
