@@ -89,17 +89,17 @@ export class NodeAgent extends Construct {
     });
     this.daemonSet.addDependency(this.configMap);
     // at app.synth(), after every rule was added, as one line naming this path
-    this.node.addValidation({ validate: () => configMapSizeProblems(`${objectName}-scripts`, produceFiles()) });
+    this.node.addValidation({ validate: () => configMapSizeProblems(`${objectName}-scripts`, props.os, produceFiles()) });
   }
 }
 
 /** Kubernetes refuses a ConfigMap whose keys and values exceed 1 MiB together (MaxSecretSize, shared by ConfigMaps). */
 export const CONFIG_MAP_MAX_BYTES = 1024 * 1024;
 
-function configMapSizeProblems(name: string, files: Record<string, string>): string[] {
+function configMapSizeProblems(name: string, os: NodeOs, files: Record<string, string>): string[] {
   const bytes = Object.entries(files).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
   if (bytes <= CONFIG_MAP_MAX_BYTES) return [];
   const kib = (n: number) => `${Math.ceil(n / 1024).toLocaleString('en-US')} KiB`;
   return [`ConfigMap ${name} would hold ${kib(bytes)} of scripts, over the ${kib(CONFIG_MAP_MAX_BYTES)} Kubernetes allows one object; `
-    + 'list fewer, wider CIDRs, use the nftables backend (about half the bytes per address), or split the nodes across firewalls'];
+    + `list fewer, wider CIDRs${os === NodeOs.LINUX ? ', use the nftables backend (about half the bytes per address)' : ''}, or split the nodes across firewalls`];
 }
