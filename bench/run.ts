@@ -17,6 +17,7 @@ import { measureLatency } from './latency';
 import { describeMachine } from './machine';
 import { Ratio, expectedRatioKeys, passes, ratioLine } from './ratios';
 import { renderReport } from './report';
+import { measureScaleLimits } from './scale';
 import { measureSynth, resolveSynthApp } from './synth-time';
 import { measureThroughput } from './throughput';
 
@@ -94,8 +95,9 @@ async function main(): Promise<number> {
     const apply = await measureApply(opts, tmp);
     const throughput = await measureThroughput(opts, tmp);
     const latency = await measureLatency(opts, tmp);
+    const scale = await measureScaleLimits(opts, tmp);
     const agent = await measureAgent(opts, tmp);
-    const ratios: Ratio[] = [...throughput.ratios, ...apply.ratios, ...synth.ratios, ...latency.ratios, ...agent.ratios];
+    const ratios: Ratio[] = [...throughput.ratios, ...apply.ratios, ...synth.ratios, ...latency.ratios, ...scale.ratios, ...agent.ratios];
 
     const printed = new Set(ratios.map((r) => r.key));
     const absent = expectedRatioKeys().filter((k) => !printed.has(k));
