@@ -49,7 +49,6 @@ export function benchOptions(smoke: boolean, libDir: string): BenchOptions {
 }
 
 
-
 /** Thrown for a missing prerequisite: the message says what to do, no stack trace is needed. */
 export class BenchSetupError extends Error {}
 

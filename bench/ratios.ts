@@ -114,7 +114,9 @@ export function expectedRatioKeys(): string[] {
     for (const backend of BACKENDS) for (const tier of SCALE_BIG_TIERS) keys.push(scaleThroughputKey(flow, backend, tier));
   }
   for (const test of SCALE_LATENCY_TESTS) {
-    for (const backend of BACKENDS) for (const tier of SCALE_BIG_TIERS) for (const pct of PERCENTILES) keys.push(scaleLatencyKey(test, backend, tier, pct));
+    for (const backend of BACKENDS) {
+      for (const tier of SCALE_BIG_TIERS) for (const pct of PERCENTILES) keys.push(scaleLatencyKey(test, backend, tier, pct));
+    }
   }
   for (const tier of SCALE_TIERS) keys.push(scaleWindowsKey(tier, 'rules'), scaleWindowsKey(tier, 'apply-ps1-kib'));
   for (const backend of BACKENDS) keys.push(agentCpuKey(backend), ...DRIFT_BREAKS.map((kind) => driftKey(backend, kind)));

@@ -111,7 +111,7 @@ async function main(): Promise<number> {
       `${ratios.filter((r) => r.target).length - missed.length} targets met, ${missed.length} missed${opts.smoke ? ' (not enforced in --smoke)' : ''}\n`);
     if (opts.smoke) return 0;
 
-    const report = renderReport({ machine, loadAtEnd: loadavg(), seconds, ratios, throughput, apply, synth, agent, warnings });
+    const report = renderReport({ machine, loadAtEnd: loadavg(), seconds, ratios, throughput, apply, synth, agent, latency, scale, warnings });
     const target = join(REPO, 'BENCHMARKS.md');
     writeFileSync(`${target}.tmp`, report);
     renameSync(`${target}.tmp`, target);

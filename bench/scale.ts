@@ -82,7 +82,8 @@ function synthObjects(lib: Lib, file: string, outdir: string): { objects: any[];
   const config = lib.loadClusterConfig(file, lib.ClusterProfiles.byName(BENCH_PROFILE));
   const app = new lib.App({ outdir });
   lib.buildApp(app, config);
-  const objects = (app.charts as any[]).flatMap((chart) => chart.node.findAll().filter((c: unknown) => c instanceof lib.ApiObject).map((o: any) => o.toJson()));
+  const objects = (app.charts as any[]).flatMap((chart) =>
+    chart.node.findAll().filter((c: unknown) => c instanceof lib.ApiObject).map((o: any) => o.toJson()));
   lib.Yaml.stringify(...objects);
   return { objects, app };
 }
@@ -287,7 +288,16 @@ export async function measureScaleLimits(opts: BenchOptions, tmp: string): Promi
     }
   }
   return {
-    ratios, counts, synthMs, builds, configMapMaxBytes: max, apply, throughput, latency,
-    reps: opts.throughputReps, synthRuns: opts.scaleSynthRuns, applyIterations: opts.scaleApplyIterations,
+    ratios,
+    counts,
+    synthMs,
+    builds,
+    configMapMaxBytes: max,
+    apply,
+    throughput,
+    latency,
+    reps: opts.throughputReps,
+    synthRuns: opts.scaleSynthRuns,
+    applyIterations: opts.scaleApplyIterations,
   };
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { benchOptions } from './common';
-import { measureScaleLimits } from './scale';
 import { ratioLine } from './ratios';
+import { measureScaleLimits } from './scale';
 (async () => {
   const t0 = Date.now();
   const base = benchOptions(process.argv[2] !== 'full', '/work/wt-bench/lib');
