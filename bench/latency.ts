@@ -209,7 +209,9 @@ export async function measureLatency(opts: BenchOptions, tmp: string): Promise<L
       await t.prepareLegacyTables();
     }
     for (const s of servers) await s.start();
-    for (const backend of BACKENDS) denied[backend] = await checkDenied(topologies[0], denyConfigs[backend]);
+    // one backend per topology, at the same time: 2 s instead of 4
+    const deniedRuns = await Promise.all(BACKENDS.map((backend, i) => checkDenied(topologies[i % topologies.length], denyConfigs[backend])));
+    BACKENDS.forEach((backend, i) => { denied[backend] = deniedRuns[i]; });
     for (const [bi, batch] of batches.entries()) {
       for (let round = 0; round < opts.throughputReps; round++) {
         const [test, base] = round % 2 === 0 ? topologies : [...topologies].reverse();
