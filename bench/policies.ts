@@ -97,15 +97,16 @@ export function sockperfExemptions(): Record<string, unknown>[] {
 
 /**
  * The big exemption of the latency and scale phases: `count` CIDRs in every scope, so the node path
- * (INPUT) carries the set as well as the forward path. `cidrs` uses /24s up to 1,000 (the
- * throughput phase's list) and /28s beyond; `cidrs-ports` adds a destination port list.
+ * (INPUT) carries the set as well as the forward path. The scale phase lists non-adjacent /28s at
+ * every size (nothing can merge them: Windows' complement stays as large as the list); the latency
+ * phase passes the throughput phase's /24s. `cidrs-ports` adds a destination port list.
  */
-export function scaleBulkExemption(count: number, variant: 'cidrs' | 'cidrs-ports' = 'cidrs'): Record<string, unknown> {
+export function scaleBulkExemption(count: number, variant: 'cidrs' | 'cidrs-ports' = 'cidrs', destinations = distinctCidrs28(count)): Record<string, unknown> {
   return {
     id: 'bench-bulk',
     protocol: 'udp',
     scopes: ['podForward', 'nodeEgress', 'nodeIngress'],
-    destinations: count <= BULK_COUNT ? distinctCidrs(count) : distinctCidrs28(count),
+    destinations,
     // none of these is the iperf3 (5201) or sockperf (11111) port: the benchmark traffic misses
     ...(variant === 'cidrs-ports' ? { destinationPorts: SCALE_PORT_LIST } : {}),
     description: `${count} exempted CIDRs that never match the benchmark traffic`,
@@ -117,13 +118,13 @@ export const SCALE_PORT_LIST = ['123', '443', '500', '1194', '3478', '4500', '50
 
 /** apply.sh/remove.sh with the latency (and iperf3) allows, plus the big exemption when `count` is given. */
 export function latencyScripts(backend: Backend, count?: number): Scripts {
-  const exemptions = [...(count === undefined ? [] : [scaleBulkExemption(count)]), ...iperfExemptions(), ...sockperfExemptions()];
+  const exemptions = [...(count === undefined ? [] : [scaleBulkExemption(count, 'cidrs', distinctCidrs(count))]), ...iperfExemptions(), ...sockperfExemptions()];
   return linuxScripts(synthProfile(BENCH_PROFILE, { ...E2E_OVERRIDES, linuxBackend: backend, exemptions }));
 }
 
 /** The same policy without the latency allows: the UDP latency flows must then be dropped. */
 export function latencyDenyScripts(backend: Backend): Scripts {
-  const exemptions = [scaleBulkExemption(BULK_COUNT), ...iperfExemptions()];
+  const exemptions = [scaleBulkExemption(BULK_COUNT, 'cidrs', distinctCidrs(BULK_COUNT)), ...iperfExemptions()];
   return linuxScripts(synthProfile(BENCH_PROFILE, { ...E2E_OVERRIDES, linuxBackend: backend, exemptions }));
 }
 

@@ -42,8 +42,8 @@ export function renderLatency(l: LatencyResult, get: Get, p: Put): void {
 export function renderScale(s: ScalePhaseResult, get: Get, p: Put): void {
   const c = s.counts;
   p('', '## 7. Scale: 1k → 10k → 100k exempted CIDRs', '',
-    `One exemption \`bench-bulk\` with ${SCALE_TIERS.map((t) => c[t]).join(' / ')} destinations (the /24s of section 1 up to 1000,`,
-    'beyond that non-adjacent /28s from 100.64.0.0/10, so nothing can merge them), udp, every scope, declared before the',
+    `One exemption \`bench-bulk\` with ${SCALE_TIERS.map((t) => c[t]).join(' / ')} destinations (non-adjacent /28s from 100.64.0.0/10,`,
+    'so no dialect can merge them into fewer ranges), udp, every scope, declared before the',
     'benchmark\'s allows; `cidrs-ports` adds a destination port list (' + SCALE_PORT_LIST.join(', ') + ').', '',
     '### Synth time', '',
     'In-process with the compiled library: read the override file, build the charts, render every object and the YAML (what',

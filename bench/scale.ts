@@ -179,7 +179,7 @@ export async function measureScaleLimits(opts: BenchOptions, tmp: string): Promi
   }
   for (const tier of SCALE_TIERS) {
     const b = builds.iptables[tier];
-    ratios.push({ key: scaleWindowsKey(tier, 'rules'), value: b.windowsRules, detail: `Block rules apply.ps1 creates with ${b.count} exempted CIDRs (non-adjacent /28s beyond 1000)` });
+    ratios.push({ key: scaleWindowsKey(tier, 'rules'), value: b.windowsRules, detail: `Block rules apply.ps1 creates with ${b.count} exempted CIDRs (non-adjacent /28s)` });
     ratios.push({
       key: scaleWindowsKey(tier, 'apply-ps1-kib'),
       value: b.windowsApplyBytes / 1024,
