@@ -35,7 +35,7 @@ sudo apt-get install -y iproute2 iperf3 sockperf iptables nftables ipset   # str
 sudo npx projen bench        # compile, then: ts-node -P test/tsconfig.json --transpile-only bench/run.ts
 # the same without projen (lib/ must be compiled and current):
 sudo npx ts-node -P test/tsconfig.json --transpile-only bench/run.ts
-# everything tiny (< 60 s), prints the ratios, writes nothing, never fails on a target:
+# everything tiny (about a minute), prints the ratios, writes nothing, never fails on a target:
 sudo npx ts-node -P test/tsconfig.json --transpile-only bench/run.ts --smoke
 \`\`\``;
 
