@@ -9,7 +9,7 @@ export { deleteNamespace, run };
 /** Repository root (bench/ sits directly below it). */
 export const REPO = join(__dirname, '..');
 
-/** How long and how often each phase measures: the full run, or the smoke run (tiny, < 60 s in all). */
+/** How long and how often each phase measures: the full run, or the smoke run (tiny, about a minute in all). */
 export interface BenchOptions {
   readonly smoke: boolean;
   /** Compiled library (lib/ by default): the synth app `main.js` and the modules the scaling phase loads. */

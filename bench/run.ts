@@ -6,7 +6,7 @@
 // Needs root (network namespaces, firewall rules), iperf3, iproute2, iptables, nftables, ipset, and
 // a current lib/ and synth app (npx projen compile, which also bundles build/synth-app.js). The full
 // run writes BENCHMARKS.md and exits 2 when a target is missed (1 when it cannot run); --smoke runs
-// everything tiny (< 60 s), prints the ratios, writes nothing and exits 0.
+// everything tiny (about a minute), prints the ratios, writes nothing and exits 0.
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
