@@ -13,7 +13,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BenchOptions, NS_PREFIX, deleteNamespace, median, nowMs, nsSh, progress, run } from './common';
-import { applyBenchScripts, kubeProxyStandIn } from './policies';
+import { Scripts, applyBenchScripts, kubeProxyStandIn } from './policies';
 import { APPLY_KINDS, BACKENDS, Backend, Ratio, applyKey, applyTarget } from './ratios';
 
 const NS = `${NS_PREFIX}-apply`;
@@ -70,11 +70,15 @@ export async function measureApply(opts: BenchOptions, tmp: string): Promise<App
   return { ratios, backends, iterations: opts.applyIterations };
 }
 
-async function measureBackend(opts: BenchOptions, tmp: string, backend: Backend): Promise<ApplyBackendResult> {
-  const scripts = applyBenchScripts(backend);
+/**
+ * One backend's policy: `scripts` (the 1,000-entry policy by default), `iterations` timed rounds,
+ * `label` in progress lines and file names. The scale phase measures its 10k/100k policies with it.
+ */
+export async function measureBackend(opts: BenchOptions, tmp: string, backend: Backend,
+  scripts: Scripts = applyBenchScripts(backend), iterations = opts.applyIterations, label = ''): Promise<ApplyBackendResult> {
   await freshNamespace();
   const ipv6 = (await run('ip', ['netns', 'exec', NS, 'test', '-e', '/proc/net/if_inet6'])).code === 0;
-  const oursFile = join(tmp, `apply-${backend}.sh`);
+  const oursFile = join(tmp, `apply-${backend}${label}.sh`);
   writeFileSync(oursFile, scripts.apply);
   const ours = `HOSTNET_IPTABLES_MODE=auto sh ${oursFile}`;
 
@@ -82,7 +86,7 @@ async function measureBackend(opts: BenchOptions, tmp: string, backend: Backend)
   // same ruleset, or the comparison means nothing.
   const applied = await nsSh(NS, ours, `apply.sh (${backend})`);
   const oursState = await kernelState();
-  const bare = await bareLoad(backend, ipv6, tmp);
+  const bare = await bareLoad(backend, ipv6, tmp, label);
   await freshNamespace();
   await nsSh(NS, bare.command, `bare load (${backend})`);
   const bareState = await kernelState();
@@ -97,8 +101,8 @@ async function measureBackend(opts: BenchOptions, tmp: string, backend: Backend)
     await nsSh(NS, cmd, what);
     return nowMs() - start;
   };
-  for (let i = 0; i < opts.applyIterations; i++) {
-    progress(`apply ${backend} ${i + 1}/${opts.applyIterations}`);
+  for (let i = 0; i < iterations; i++) {
+    progress(`apply ${backend}${label} ${i + 1}/${iterations}`);
     // alternate which side goes first
     const sides = i % 2 === 0 ? ['ours', 'bare'] as const : ['bare', 'ours'] as const;
     for (const side of sides) {
@@ -112,7 +116,8 @@ async function measureBackend(opts: BenchOptions, tmp: string, backend: Backend)
       }
     }
   }
-  const launches = await countLaunches(ours, bare.command, tmp);
+  // process counts only for the 1,000-entry policy: they do not depend on the size
+  const launches = label === '' ? await countLaunches(ours, bare.command, tmp) : undefined;
   const nullMs = median(samples.null);
   return {
     oursMs: median(samples.ours) - nullMs,
@@ -207,9 +212,9 @@ interface BareLoad {
  * depend on how the script is written): our sets with one `ipset restore`, our chains, rules and
  * jumps with one `iptables-nft-restore --noflush` per family; or our table with one `nft -f`.
  */
-async function bareLoad(backend: Backend, ipv6: boolean, tmp: string): Promise<BareLoad> {
+async function bareLoad(backend: Backend, ipv6: boolean, tmp: string, label: string): Promise<BareLoad> {
   const file = (name: string, lines: string[]) => {
-    const path = join(tmp, `bare-${backend}-${name}`);
+    const path = join(tmp, `bare-${backend}${label}-${name}`);
     writeFileSync(path, lines.join('\n') + '\n');
     return path;
   };

@@ -9,7 +9,7 @@ export { deleteNamespace, run };
 /** Repository root (bench/ sits directly below it). */
 export const REPO = join(__dirname, '..');
 
-/** How long and how often each phase measures: the full run, or the smoke run (tiny, < 60 s in all). */
+/** How long and how often each phase measures: the full run, or the smoke run (tiny, about a minute in all). */
 export interface BenchOptions {
   readonly smoke: boolean;
   /** Compiled library (lib/ by default): the synth app `main.js` and the modules the scaling phase loads. */
@@ -29,13 +29,25 @@ export interface BenchOptions {
   readonly synthRuns: number;
   /** Timed in-process synths per item count. */
   readonly scaleRuns: number;
+  /** sockperf seconds per latency run (whole seconds; sockperf warms up for the first 0.4 s). */
+  readonly latencySeconds: number;
+  /** Exempted CIDRs of the scale phase's tiers 1k, 10k, 100k (the smoke run's are tiny). */
+  readonly scaleCounts: readonly [number, number, number];
+  /** Timed in-process synths per tier of the scale phase. */
+  readonly scaleSynthRuns: number;
+  /** Timed applies per backend and big tier of the scale phase. */
+  readonly scaleApplyIterations: number;
 }
+
+const SMOKE_SCALE = { latencySeconds: 1, scaleCounts: [100, 300, 1000] as const, scaleSynthRuns: 1, scaleApplyIterations: 1 };
+const FULL_SCALE = { latencySeconds: 2, scaleCounts: [1000, 10000, 100000] as const, scaleSynthRuns: 2, scaleApplyIterations: 3 };
 
 export function benchOptions(smoke: boolean, libDir: string): BenchOptions {
   return smoke
-    ? { smoke, libDir, tcpSeconds: 1, udpSeconds: 1, throughputReps: 1, applyIterations: 2, synthRuns: 1, scaleRuns: 1 }
-    : { smoke, libDir, tcpSeconds: 2, udpSeconds: 2, throughputReps: 3, applyIterations: 11, synthRuns: 9, scaleRuns: 7 };
+    ? { smoke, libDir, tcpSeconds: 1, udpSeconds: 1, throughputReps: 1, applyIterations: 2, synthRuns: 1, scaleRuns: 1, ...SMOKE_SCALE }
+    : { smoke, libDir, tcpSeconds: 2, udpSeconds: 2, throughputReps: 3, applyIterations: 11, synthRuns: 9, scaleRuns: 7, ...FULL_SCALE };
 }
+
 
 /** Thrown for a missing prerequisite: the message says what to do, no stack trace is needed. */
 export class BenchSetupError extends Error {}

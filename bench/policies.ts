@@ -2,7 +2,7 @@
 // E2E-like network values and the benchmark's own exemptions added through the override mechanism.
 import { Backend, PolicyVariant } from './ratios';
 import { kubeProxyStandInRules } from '../test/e2e/kube-proxy-stand-in';
-import { distinctCidrs } from '../test/util/gen-cidrs';
+import { distinctCidrs, distinctCidrs28 } from '../test/util/gen-cidrs';
 import { E2E_OVERRIDES, linuxScripts, synthProfile } from '../test/util/synth';
 
 /** The profile every firewall benchmark synthesizes (the synth app's default). */
@@ -65,6 +65,67 @@ export function iperfExemptions(): Record<string, unknown>[] {
       description: 'the iperf3 UDP handshake reply (needed only when the flow is untracked)',
     },
   ];
+}
+
+/** sockperf's port, on the off-node server (forwarded) and on the node itself. */
+export const SOCKPERF_PORT = 11111;
+
+/**
+ * The latency flows' allows, declared after the big set like the iperf3 allow: UDP to the server
+ * (podForward) and to the node (nodeIngress). TCP is not governed by the policy; its replies and
+ * UDP's take the conntrack shortcut.
+ */
+export function sockperfExemptions(): Record<string, unknown>[] {
+  return [
+    {
+      id: 'bench-sockperf-forward',
+      protocol: 'udp',
+      scopes: ['podForward'],
+      destinations: [BENCH_ADDR.server],
+      destinationPorts: [String(SOCKPERF_PORT)],
+      description: 'the latency flow: sockperf UDP from the pod to the off-node server',
+    },
+    {
+      id: 'bench-sockperf-node',
+      protocol: 'udp',
+      scopes: ['nodeIngress'],
+      destinationPorts: [String(SOCKPERF_PORT)],
+      description: 'the latency flow: sockperf UDP from the pod to the node itself',
+    },
+  ];
+}
+
+/**
+ * The big exemption of the latency and scale phases: `count` CIDRs in every scope, so the node path
+ * (INPUT) carries the set as well as the forward path. The scale phase lists non-adjacent /28s at
+ * every size (nothing can merge them: Windows' complement stays as large as the list); the latency
+ * phase passes the throughput phase's /24s. `cidrs-ports` adds a destination port list.
+ */
+export function scaleBulkExemption(count: number, variant: 'cidrs' | 'cidrs-ports' = 'cidrs', destinations = distinctCidrs28(count)): Record<string, unknown> {
+  return {
+    id: 'bench-bulk',
+    protocol: 'udp',
+    scopes: ['podForward', 'nodeEgress', 'nodeIngress'],
+    destinations,
+    // none of these is the iperf3 (5201) or sockperf (11111) port: the benchmark traffic misses
+    ...(variant === 'cidrs-ports' ? { destinationPorts: SCALE_PORT_LIST } : {}),
+    description: `${count} exempted CIDRs that never match the benchmark traffic`,
+  };
+}
+
+/** The port list of the `cidrs-ports` variant: single ports and ranges, as a real list looks. */
+export const SCALE_PORT_LIST = ['123', '443', '500', '1194', '3478', '4500', '5060', '8000-8100', '20000-30000', '51000-51999'];
+
+/** apply.sh/remove.sh with the latency (and iperf3) allows, plus the big exemption when `count` is given. */
+export function latencyScripts(backend: Backend, count?: number): Scripts {
+  const exemptions = [...(count === undefined ? [] : [scaleBulkExemption(count, 'cidrs', distinctCidrs(count))]), ...iperfExemptions(), ...sockperfExemptions()];
+  return linuxScripts(synthProfile(BENCH_PROFILE, { ...E2E_OVERRIDES, linuxBackend: backend, exemptions }));
+}
+
+/** The same policy without the latency allows: the UDP latency flows must then be dropped. */
+export function latencyDenyScripts(backend: Backend): Scripts {
+  const exemptions = [scaleBulkExemption(BULK_COUNT, 'cidrs', distinctCidrs(BULK_COUNT)), ...iperfExemptions()];
+  return linuxScripts(synthProfile(BENCH_PROFILE, { ...E2E_OVERRIDES, linuxBackend: backend, exemptions }));
 }
 
 export interface Scripts {

@@ -60,6 +60,38 @@ export const scaleKey = (kind: string) => `scale.${kind}`;
 /** (t(large) - t(0)) / (t(small) - t(0)) (info): the growth without the constant part. */
 export const scaleMarginalKey = (kind: string) => `scale.${kind}.marginal`;
 
+/** Request/response round trips (sockperf ping-pong): forwarded to an off-node server, or to the node itself. */
+export const LATENCY_TESTS = ['udp-forward', 'udp-node', 'tcp-forward', 'tcp-node'] as const;
+export type LatencyTest = (typeof LATENCY_TESTS)[number];
+export const PERCENTILES = ['p50', 'p99'] as const;
+export type Percentile = (typeof PERCENTILES)[number];
+export const LATENCY_TARGET: Target = { op: '<=', bound: 1.05 };
+export const latencyKey = (test: LatencyTest, backend: Backend, pct: Percentile) => `latency.${test}.${backend}.${pct}`;
+
+/** The scale phase (bench/scale.ts): exempted CIDRs per tier; the key names the full run's count. */
+export const SCALE_TIERS = ['1k', '10k', '100k'] as const;
+export type ScaleTier = (typeof SCALE_TIERS)[number];
+/** Tiers whose per-packet cost and apply time are measured (1k is the throughput/latency/apply phases). */
+export const SCALE_BIG_TIERS = ['10k', '100k'] as const;
+export type ScaleBigTier = (typeof SCALE_BIG_TIERS)[number];
+/** The big exemption as one list of destinations, or the same with a destination port list. */
+export const SCALE_VARIANTS = ['cidrs', 'cidrs-ports'] as const;
+export type ScaleVariant = (typeof SCALE_VARIANTS)[number];
+/** Per-packet flows at scale: the tracked and the worst case (tcp never consults the set). */
+export const SCALE_FLOWS = ['udp', 'udp-untracked'] as const;
+/** Latency tests at scale: the ones the policy governs (UDP). */
+export const SCALE_LATENCY_TESTS = ['udp-forward', 'udp-node'] as const;
+/** t(10k)/t(1k) and t(100k)/t(10k), in-process synth. */
+export const scaleSynthKey = (variant: ScaleVariant, step: '10k-vs-1k' | '100k-vs-10k') => `scale.synth.${variant}.${step}`;
+/** Bytes of the Linux scripts ConfigMap as a fraction of Kubernetes' 1 MiB object limit (info). */
+export const scaleConfigMapKey = (backend: Backend, tier: ScaleTier) => `scale.configmap-mib.${backend}.${tier}`;
+export const scaleApplyKey = (backend: Backend, tier: ScaleBigTier, kind: (typeof APPLY_KINDS)[number]) => `scale.apply.${backend}.${tier}.${kind}`;
+export const scaleThroughputKey = (flow: (typeof SCALE_FLOWS)[number], backend: Backend, tier: ScaleBigTier) => `scale.throughput.${flow}.${backend}.${tier}`;
+export const scaleLatencyKey = (test: (typeof SCALE_LATENCY_TESTS)[number], backend: Backend, tier: ScaleBigTier, pct: Percentile) =>
+  `scale.latency.${test}.${backend}.${tier}.${pct}`;
+/** Windows: firewall rules apply.ps1 creates, and its size in KiB (info). */
+export const scaleWindowsKey = (tier: ScaleTier, what: 'rules' | 'apply-ps1-kib') => `scale.windows.${tier}.${what}`;
+
 export const driftKey = (backend: Backend, kind: (typeof DRIFT_BREAKS)[number]) => `agent.drift-repair-seconds.${backend}.${kind}`;
 export const agentCpuKey = (backend: Backend) => `agent.idle-cpu-percent.${backend}`;
 
@@ -72,6 +104,21 @@ export function expectedRatioKeys(): string[] {
   for (const profile of PROFILE_NAMES) keys.push(synthKey(profile));
   keys.push(SYNTH_LIB_MAIN_KEY);
   for (const kind of SCALE_KINDS) keys.push(scaleKey(kind), scaleMarginalKey(kind));
+  for (const test of LATENCY_TESTS) for (const backend of BACKENDS) for (const pct of PERCENTILES) keys.push(latencyKey(test, backend, pct));
+  for (const variant of SCALE_VARIANTS) keys.push(scaleSynthKey(variant, '10k-vs-1k'), scaleSynthKey(variant, '100k-vs-10k'));
+  for (const backend of BACKENDS) for (const tier of SCALE_TIERS) keys.push(scaleConfigMapKey(backend, tier));
+  for (const backend of BACKENDS) {
+    for (const tier of SCALE_BIG_TIERS) for (const kind of APPLY_KINDS) keys.push(scaleApplyKey(backend, tier, kind));
+  }
+  for (const flow of SCALE_FLOWS) {
+    for (const backend of BACKENDS) for (const tier of SCALE_BIG_TIERS) keys.push(scaleThroughputKey(flow, backend, tier));
+  }
+  for (const test of SCALE_LATENCY_TESTS) {
+    for (const backend of BACKENDS) {
+      for (const tier of SCALE_BIG_TIERS) for (const pct of PERCENTILES) keys.push(scaleLatencyKey(test, backend, tier, pct));
+    }
+  }
+  for (const tier of SCALE_TIERS) keys.push(scaleWindowsKey(tier, 'rules'), scaleWindowsKey(tier, 'apply-ps1-kib'));
   for (const backend of BACKENDS) keys.push(agentCpuKey(backend), ...DRIFT_BREAKS.map((kind) => driftKey(backend, kind)));
   return keys;
 }

@@ -3,12 +3,15 @@
 import { AgentResult } from './agent';
 import { ApplyResult } from './apply-time';
 import { median } from './common';
+import { LatencyResult } from './latency';
 import { Machine } from './machine';
 import { BENCH_ADDR, BENCH_PROFILE, BULK_COUNT, IPERF_PORT } from './policies';
 import {
   BACKENDS, Backend, FLOWS, Flow, LEGACY_TABLES_KEY, POLICIES, Ratio, SYNTH_LIB_MAIN_KEY, applyKey, expectedRatioKeys, missBy, passes,
   scaleKey, scaleMarginalKey, synthKey, throughputKey,
 } from './ratios';
+import { renderLatency, renderScale } from './report-latency';
+import { ScalePhaseResult } from './scale';
 import { ITEM_KINDS, SynthResult } from './synth-time';
 import { FirewallKey, ThroughputResult, extraNsPerPacket, fmtRange, pairRatio } from './throughput';
 import { PROFILE_NAMES } from '../test/util/synth';
@@ -22,15 +25,17 @@ export interface ReportData {
   readonly apply: ApplyResult;
   readonly synth: SynthResult;
   readonly agent: AgentResult;
+  readonly latency: LatencyResult;
+  readonly scale: ScalePhaseResult;
   readonly warnings: string[];
 }
 
 export const RERUN = `\`\`\`sh
-sudo apt-get install -y iproute2 iperf3 iptables nftables ipset   # strace too, for the process counts
+sudo apt-get install -y iproute2 iperf3 sockperf iptables nftables ipset   # strace too, for the process counts
 sudo npx projen bench        # compile, then: ts-node -P test/tsconfig.json --transpile-only bench/run.ts
 # the same without projen (lib/ must be compiled and current):
 sudo npx ts-node -P test/tsconfig.json --transpile-only bench/run.ts
-# everything tiny (< 60 s), prints the ratios, writes nothing, never fails on a target:
+# everything tiny (about a minute), prints the ratios, writes nothing, never fails on a target:
 sudo npx ts-node -P test/tsconfig.json --transpile-only bench/run.ts --smoke
 \`\`\``;
 
@@ -86,6 +91,8 @@ export function renderReport(d: ReportData): string {
   renderApply(d, get, p);
   renderSynth(d, get, p);
   renderAgent(d, p);
+  renderLatency(d.latency, get, p);
+  renderScale(d.scale, get, p);
   renderSurprises(d, get, p);
   p('');
   return out.join('\n');

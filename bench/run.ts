@@ -6,20 +6,22 @@
 // Needs root (network namespaces, firewall rules), iperf3, iproute2, iptables, nftables, ipset, and
 // a current lib/ and synth app (npx projen compile, which also bundles build/synth-app.js). The full
 // run writes BENCHMARKS.md and exits 2 when a target is missed (1 when it cannot run); --smoke runs
-// everything tiny (< 60 s), prints the ratios, writes nothing and exits 0.
+// everything tiny (about a minute), prints the ratios, writes nothing and exits 0.
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { measureAgent } from './agent';
 import { measureApply } from './apply-time';
 import { BenchSetupError, NS_PREFIX, REPO, benchOptions, checkLib, nowMs, progress, removeDeadRunsNamespaces, removeOwnNamespaces, run } from './common';
+import { measureLatency } from './latency';
 import { describeMachine } from './machine';
 import { Ratio, expectedRatioKeys, passes, ratioLine } from './ratios';
 import { renderReport } from './report';
+import { measureScaleLimits } from './scale';
 import { measureSynth, resolveSynthApp } from './synth-time';
 import { measureThroughput } from './throughput';
 
-const REQUIRED_TOOLS = ['ip', 'ss', 'iperf3', 'ipset', 'nft', 'iptables-nft', 'iptables-nft-restore', 'ip6tables-nft-restore', 'lscpu', 'busybox'];
+const REQUIRED_TOOLS = ['ip', 'ss', 'iperf3', 'sockperf', 'taskset', 'ipset', 'nft', 'iptables-nft', 'iptables-nft-restore', 'ip6tables-nft-restore', 'lscpu', 'busybox'];
 
 function parseArgs(argv: string[]): { smoke: boolean; libDir: string } {
   let smoke = false;
@@ -44,7 +46,7 @@ async function preflight(libDir: string, smoke: boolean): Promise<string[]> {
   const missing: string[] = [];
   for (const tool of REQUIRED_TOOLS) if ((await run('sh', ['-c', `command -v ${tool}`])).code !== 0) missing.push(tool);
   if (missing.length > 0) {
-    throw new BenchSetupError(`missing commands: ${missing.join(', ')} (Debian: apt-get install -y iproute2 iperf3 iptables nftables ipset util-linux)`);
+    throw new BenchSetupError(`missing commands: ${missing.join(', ')} (Debian: apt-get install -y iproute2 iperf3 sockperf iptables nftables ipset util-linux)`);
   }
   const probe = `hnb${process.pid}-probe`;
   if ((await run('ip', ['netns', 'add', probe])).code !== 0) {
@@ -92,8 +94,10 @@ async function main(): Promise<number> {
     const synth = await measureSynth(opts, tmp, app);
     const apply = await measureApply(opts, tmp);
     const throughput = await measureThroughput(opts, tmp);
+    const latency = await measureLatency(opts, tmp);
+    const scale = await measureScaleLimits(opts, tmp);
     const agent = await measureAgent(opts, tmp);
-    const ratios: Ratio[] = [...throughput.ratios, ...apply.ratios, ...synth.ratios, ...agent.ratios];
+    const ratios: Ratio[] = [...throughput.ratios, ...apply.ratios, ...synth.ratios, ...latency.ratios, ...scale.ratios, ...agent.ratios];
 
     const printed = new Set(ratios.map((r) => r.key));
     const absent = expectedRatioKeys().filter((k) => !printed.has(k));
@@ -107,7 +111,7 @@ async function main(): Promise<number> {
       `${ratios.filter((r) => r.target).length - missed.length} targets met, ${missed.length} missed${opts.smoke ? ' (not enforced in --smoke)' : ''}\n`);
     if (opts.smoke) return 0;
 
-    const report = renderReport({ machine, loadAtEnd: loadavg(), seconds, ratios, throughput, apply, synth, agent, warnings });
+    const report = renderReport({ machine, loadAtEnd: loadavg(), seconds, ratios, throughput, apply, synth, agent, latency, scale, warnings });
     const target = join(REPO, 'BENCHMARKS.md');
     writeFileSync(`${target}.tmp`, report);
     renameSync(`${target}.tmp`, target);

@@ -21,10 +21,12 @@ import { BACKENDS, Backend, FLOWS, Flow, LEGACY_TABLES_KEY, POLICIES, PolicyVari
 
 export type FirewallKey = 'none' | `${Backend}.${PolicyVariant}`;
 
-interface FirewallConfig {
-  readonly key: FirewallKey;
+/** What a node namespace holds: nothing, or one synthesized policy (apply.sh/remove.sh files). */
+export interface FirewallConfig {
+  /** FirewallKey in this phase; other phases (latency, scale) name their own configurations. */
+  readonly key: string;
   readonly backend?: Backend;
-  readonly policy?: PolicyVariant;
+  readonly policy?: PolicyVariant | string;
   readonly applyFile?: string;
   readonly removeFile?: string;
 }
@@ -67,7 +69,8 @@ export interface ThroughputResult {
   readonly legacyPairs: Pair[];
 }
 
-class Topology {
+/** One client/node/server chain of namespaces; the latency and scale phases reuse it. */
+export class Topology {
   readonly ns: { client: string; node: string; server: string };
   private server?: ChildProcess;
   private serverStderr = '';
@@ -186,7 +189,12 @@ class Topology {
   }
 
   async forwardRuleHits(): Promise<Record<string, number>> {
-    const { stdout } = await nsSh(this.ns.node, 'iptables-nft -w -L HOSTNET-FORWARD -v -n -x', 'reading counters');
+    return this.ruleHits('HOSTNET-FORWARD');
+  }
+
+  /** iptables backend: packets each rule of one of our chains matched, by rule comment. */
+  async ruleHits(chain: string): Promise<Record<string, number>> {
+    const { stdout } = await nsSh(this.ns.node, `iptables-nft -w -L ${chain} -v -n -x`, 'reading counters');
     const hits: Record<string, number> = {};
     for (const line of stdout.split('\n').slice(2)) {
       const m = /^\s*(\d+)\s+\d+\s.*\/\* (\S+) \*\//.exec(line);
@@ -205,9 +213,9 @@ const NOTRACK_RULES = [
 ];
 
 /** Both clients on CPU 0 (they share it: that is the comparison), both servers on CPU 1. */
-const PIN = cpus().length >= 2 ? { client: ['-A', '0'], server: ['-A', '1'] } : { client: [], server: [] };
+export const PIN = cpus().length >= 2 ? { client: ['-A', '0'], server: ['-A', '1'] } : { client: [], server: [] };
 
-const NONE: FirewallConfig = { key: 'none' };
+export const NONE: FirewallConfig = { key: 'none' };
 
 export async function measureThroughput(opts: BenchOptions, tmp: string): Promise<ThroughputResult> {
   const configs: FirewallConfig[] = [NONE];
@@ -251,7 +259,7 @@ export async function measureThroughput(opts: BenchOptions, tmp: string): Promis
           progress(`throughput ${flow} round ${round + 1}/${opts.throughputReps}: ${config.key} (policy on ${test.name})`);
           await test.switchTo(config);
           if (config.policy === '1000-cidrs') forwardChains[config.backend!] ??= await test.forwardChain(config.backend!);
-          pairs[config.key][flow].push(await measurePair(opts, flow, config, test, base));
+          pairs[config.key as FirewallKey][flow].push(await measurePair(opts, flow, config, test, base));
         }
         await test.switchTo(NONE);
       }
@@ -304,7 +312,7 @@ export function fmtRange(xs: number[]): string {
 
 const fmt3 = (x: number) => x.toFixed(3);
 
-async function measurePair(opts: BenchOptions, flow: Flow, config: FirewallConfig, test: Topology, base: Topology): Promise<Pair> {
+export async function measurePair(opts: BenchOptions, flow: Flow, config: FirewallConfig, test: Topology, base: Topology): Promise<Pair> {
   for (let attempt = 1; ; attempt++) {
     try {
       const [t, b] = await Promise.all([

@@ -37,7 +37,7 @@ describeE2e('benchmark smoke run (bench/run.ts --smoke)', () => {
     try {
       const tsNode = require.resolve('ts-node/dist/bin.js');
       const result = await run(process.execPath, [tsNode, '-P', join(REPO, 'test', 'tsconfig.json'), '--transpile-only',
-        join(REPO, 'bench', 'run.ts'), '--smoke', '--lib', lib.dir], { timeoutMs: 150_000 });
+        join(REPO, 'bench', 'run.ts'), '--smoke', '--lib', lib.dir], { timeoutMs: 240_000 });
       const context = `exit ${result.code}\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`;
       if (result.code !== 0) throw new Error(`the smoke run failed: ${context}`);
 
@@ -59,5 +59,5 @@ describeE2e('benchmark smoke run (bench/run.ts --smoke)', () => {
     } finally {
       if (lib.temporary) rmSync(lib.dir, { recursive: true, force: true });
     }
-  }, 300_000);
+  }, 400_000);
 });
