@@ -70,9 +70,11 @@ function renderChain(
   }
   for (const r of policy.rules.filter((x) => x.scope === scope)) {
     lines.push(rule(comment(`${r.id} (${r.origin} ${r.action}): ${r.description}`)));
-    if (r.action === RuleAction.DENY) lines.push(...dropRules(ruleMatch(r, sets), r.id, mode, logPrefix).map(rule));
-    // counted, so the metrics show what each exemption lets through
-    else lines.push(rule(`${ruleMatch(r, sets)} counter accept comment "${r.id}"`));
+    for (const match of ruleMatches(r, sets)) {
+      if (r.action === RuleAction.DENY) lines.push(...dropRules(match, r.id, mode, logPrefix).map(rule));
+      // counted, so the metrics show what each exemption lets through
+      else lines.push(rule(`${match} counter accept comment "${r.id}"`));
+    }
   }
   for (const protocol of [Protocol.UDP, Protocol.TCP]) {
     if ((protocol === Protocol.UDP ? policy.udp : policy.tcp) === RuleAction.DENY) {
@@ -85,12 +87,19 @@ function renderChain(
   return lines;
 }
 
-/** The match part of a rule's nft line (never empty: a rule always names its family or protocol). */
-function ruleMatch(r: CompiledRule, sets: NftSetRegistry): string {
+/**
+ * The match parts of a rule's nft lines, usually one (never empty: a rule always names its family or
+ * protocol); a long address list of several prefix lengths takes a line per length.
+ */
+function ruleMatches(r: CompiledRule, sets: NftSetRegistry): string[] {
+  const sources = addressValues(r, 'saddr', r.sources, sets);
+  const destinations = addressValues(r, 'daddr', r.destinations, sets);
+  return sources.flatMap((source) => destinations.map((destination) => ruleMatch(r, source, destination, sets)));
+}
+
+function ruleMatch(r: CompiledRule, source: string | undefined, destination: string | undefined, sets: NftSetRegistry): string {
   const ip = r.family === 'ipv4' ? 'ip' : 'ip6';
   const parts: string[] = [];
-  const source = addressValue(r, 'saddr', r.sources, sets);
-  const destination = addressValue(r, 'daddr', r.destinations, sets);
   // ip/ip6 matches imply the family; without one, say it (0.0.0.0/0 means "IPv4 only")
   if (!source && !destination) parts.push(`meta nfproto ${r.family}`);
   const l4 = r.protocol === Protocol.ICMP ? (r.family === 'ipv4' ? 'icmp' : 'ipv6-icmp') : r.protocol;
@@ -104,11 +113,11 @@ function ruleMatch(r: CompiledRule, sets: NftSetRegistry): string {
   return parts.join(' ');
 }
 
-/** One address inline, several as a set; undefined for "any" (omitted or a /0). */
-function addressValue(r: CompiledRule, field: 'saddr' | 'daddr', cidrs: Cidr[] | undefined, sets: NftSetRegistry): string | undefined {
-  if (!cidrs) return undefined;
-  if (cidrs.length === 1) return cidrs[0].prefix === 0 ? undefined : hostOrCidr(cidrs[0]);
-  return sets.addresses(r.id, field, r.family, cidrs);
+/** One address inline, several as sets; [undefined] for "any" (omitted or a /0). */
+function addressValues(r: CompiledRule, field: 'saddr' | 'daddr', cidrs: Cidr[] | undefined, sets: NftSetRegistry): Array<string | undefined> {
+  if (!cidrs) return [undefined];
+  if (cidrs.length === 1) return [cidrs[0].prefix === 0 ? undefined : hostOrCidr(cidrs[0])];
+  return sets.addressMatches(r.id, field, r.family, cidrs);
 }
 
 function portValue(r: CompiledRule, field: 'sport' | 'dport', ranges: PortRange[], sets: NftSetRegistry): string {
