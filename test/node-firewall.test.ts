@@ -167,11 +167,44 @@ describe('NodeFirewall in a user app', () => {
     expect(agent.env).toContainEqual({ name: 'HOSTNET_IPTABLES_MODE', value: 'nft' });
   });
 
-  test('a bad rule fails synth with the construct path', () => {
-    const chart = Testing.chart();
-    const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s(), policy: FirewallPolicy.denyUdp() });
-    firewall.addRule('bad', { action: RuleAction.ALLOW, protocol: Protocol.UDP, scopes: [TrafficScope.NODE_EGRESS], destinations: ['nope'], description: 'x' });
-    expect(() => Testing.synth(chart)).toThrow('test/Firewall: rule \'bad\': destinations "nope" is not an IP address or CIDR');
+  describe('a bad rule throws at the call that adds it, with the construct path, not at synth', () => {
+    const egress = { protocol: Protocol.UDP, scopes: [TrafficScope.NODE_EGRESS], description: 'x' };
+
+    test('addRule: a bad field', () => {
+      // GIVEN
+      const chart = Testing.chart();
+      const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s(), policy: FirewallPolicy.denyUdp() });
+      // WHEN / THEN
+      expect(() => firewall.addRule('bad', { ...egress, action: RuleAction.ALLOW, destinations: ['nope'] }))
+        .toThrow('test/Firewall: rule \'bad\': destinations "nope" is not an IP address or CIDR');
+      // the policy stays as it was, so the app still synthesizes
+      expect(firewall.policy.rules).toEqual([]);
+      expect(() => Testing.synth(chart)).not.toThrow();
+    });
+
+    test('addRule: a deny that cuts a failsafe (needs the profile and the DNS exemption)', () => {
+      const chart = Testing.chart();
+      const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s() });
+      expect(() => firewall.addRule('no-dns', { ...egress, action: RuleAction.DENY, destinationPorts: [PortRange.of(53)] }))
+        .toThrow(/^test\/Firewall: rule 'no-dns': action "deny" would cut failsafe '[a-z0-9-]+' \(.*\); set overrideFailsafe: true if that is intended$/);
+      expect(firewall.policy.rules).toEqual([]);
+    });
+
+    test('addRule: an id used twice', () => {
+      const chart = Testing.chart();
+      const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s() });
+      firewall.addRule('syslog', { ...egress, action: RuleAction.ALLOW, destinations: ['192.0.2.1'] });
+      expect(() => firewall.addRule('syslog', { ...egress, action: RuleAction.ALLOW, destinations: ['192.0.2.2'] }))
+        .toThrow('test/Firewall: rule \'syslog\': id "syslog" is declared twice; rule ids must be unique');
+    });
+
+    test('the constructor: a policy whose deny cuts a failsafe', () => {
+      // GIVEN a policy that is fine on its own (addRule cannot know the failsafes)
+      const policy = FirewallPolicy.denyUdp().addRule('no-dns', { ...egress, action: RuleAction.DENY, destinationPorts: [PortRange.of(53)] });
+      // THEN the firewall given it refuses it in its constructor
+      expect(() => new NodeFirewall(Testing.chart(), 'Firewall', { profile: ClusterProfiles.k2s(), policy }))
+        .toThrow(/^test\/Firewall: rule 'no-dns': action "deny" would cut failsafe /);
+    });
   });
 
   test.each([

@@ -296,6 +296,8 @@ export class NodeFirewall extends Construct {
       });
     }
     this.dns = new DnsExemption(this, 'Dns', { resolvers: profileResolvers(this.profile), allowAnyAddress });
+    // a bad rule or a deny cutting a failsafe throws here, at the call that made it, not at synth
+    this.checkPolicy(this.policy);
 
     if (this.profile.nodeOs.includes(NodeOs.LINUX)) {
       new LinuxNodeAgent(this, 'Linux', {
@@ -328,15 +330,28 @@ export class NodeFirewall extends Construct {
     }
   }
 
-  /** Adds a rule to the policy. */
+  /**
+   * Adds a rule to the policy, checked here with the failsafes: a bad rule throws now, naming this
+   * construct's path, and the policy stays as it was.
+   */
   public addRule(id: string, props: FirewallRuleProps): NodeFirewall {
-    this.policy.addRule(id, props);
+    this.checkPolicy(this.policy.copy()._addRule(this.node.path, id, props));
+    this.policy._addRule(this.node.path, id, props);
     return this;
+  }
+
+  /** Compiles `policy` for each node OS of the profile as synth will: throws with this construct's path. */
+  private checkPolicy(policy: FirewallPolicy): void {
+    for (const os of this.profile.nodeOs) this.compileFor(policy, os);
+  }
+
+  private compileFor(policy: FirewallPolicy, os: NodeOs): CompiledPolicy {
+    return compilePolicy(this.node.path, policy, [...nodeFailsafes(), ...infrastructureRules(this.profile, os), ...this.dns._rules()], os);
   }
 
   /** @internal the checked policy for nodes of one OS, with every failsafe; throws naming this construct's path */
   public _compile(os: NodeOs): CompiledPolicy {
-    return compilePolicy(this.node.path, this.policy, [...nodeFailsafes(), ...infrastructureRules(this.profile, os), ...this.dns._rules()], os);
+    return this.compileFor(this.policy, os);
   }
 }
 

@@ -1,11 +1,17 @@
 import { Cidr, Family, cidrContains, cidrsOverlap, parseCidr } from './cidr';
 import { CompiledPolicy, CompiledRule } from './compiled-policy';
-import { FirewallPolicy } from './firewall-policy';
 import { FirewallRuleProps, NamedRule, RuleOrigin } from './firewall-rule';
 import { NodeOs } from './node-os';
 import { PortRange, portRangeProblem, rangesOverlap } from './port-range';
 import { Protocol, RuleAction, TrafficScope, hasPorts } from './protocol';
 import { ruleError } from './rule-errors';
+
+/** What a policy is to the compiler (FirewallPolicy has it; FirewallPolicy's addRule uses `checkRule`, so no import back). */
+interface PolicyData {
+  readonly udp: RuleAction;
+  readonly tcp: RuleAction;
+  readonly rules: NamedRule[];
+}
 
 const RULE_ID = /^[a-z0-9]([a-z0-9-]{0,46}[a-z0-9])?$/;
 // Descriptions end up in script comments and PowerShell strings: one printable line.
@@ -19,23 +25,37 @@ const NODE_OS = new Set<string>(Object.values(NodeOs));
  * Checks a policy together with the failsafe rules that keep the node alive, and returns the rules
  * per family and scope. Throws on the first problem, naming `path`, the rule, the field and the value.
  */
-export function compilePolicy(path: string, policy: FirewallPolicy, failsafes: NamedRule[], os?: NodeOs): CompiledPolicy {
+export function compilePolicy(path: string, policy: PolicyData, failsafes: NamedRule[], os?: NodeOs): CompiledPolicy {
   for (const rule of policy.rules) checkNodeOs(path, rule);
   const forThisOs = policy.rules.filter((r) => os === undefined || r.props.nodeOs === undefined || r.props.nodeOs.includes(os));
   const all = [...failsafes, ...forThisOs];
   const seen = new Set<string>();
-  for (const rule of all) {
-    if (!RULE_ID.test(rule.id)) {
-      throw ruleError(path, rule.id, 'id', rule.id, 'must be 1-48 lowercase letters, digits or dashes, starting and ending with a letter or digit');
-    }
-    if (seen.has(rule.id)) throw ruleError(path, rule.id, 'id', rule.id, 'is declared twice; rule ids must be unique');
-    seen.add(rule.id);
-  }
+  for (const rule of all) checkId(path, rule.id, seen);
   const compiled = all.flatMap((rule) => compileRule(path, rule));
   checkEffects(path, policy, compiled);
   const denies = compiled.filter((r) => r.action === RuleAction.DENY);
   const allows = compiled.filter((r) => r.action === RuleAction.ALLOW && isDefaultDeny(policy, r.protocol));
   return { udp: policy.udp, tcp: policy.tcp, rules: [...denies, ...allows] };
+}
+
+/**
+ * Checks one rule on its own, as `FirewallPolicy.addRule` does: its id (also against the ids of
+ * `earlier` rules), node OSs and fields. What needs the failsafes or the other rules' effects
+ * (a deny cutting a failsafe, an allow a deny covers) is left to `compilePolicy`.
+ */
+export function checkRule(path: string, rule: NamedRule, earlier: readonly NamedRule[]): void {
+  checkId(path, rule.id, new Set(earlier.map((r) => r.id)));
+  checkNodeOs(path, rule);
+  compileRule(path, rule);
+}
+
+/** Refuses a malformed id, or one in `seen`; adds it to `seen`. */
+function checkId(path: string, id: string, seen: Set<string>): void {
+  if (!RULE_ID.test(id)) {
+    throw ruleError(path, id, 'id', id, 'must be 1-48 lowercase letters, digits or dashes, starting and ending with a letter or digit');
+  }
+  if (seen.has(id)) throw ruleError(path, id, 'id', id, 'is declared twice; rule ids must be unique');
+  seen.add(id);
 }
 
 function checkNodeOs(path: string, rule: NamedRule): void {
@@ -128,7 +148,7 @@ function familiesOf(sources: Cidr[] | undefined, destinations: Cidr[] | undefine
   return (['ipv4', 'ipv6'] as Family[]).filter((f) => has(sources, f) && has(destinations, f));
 }
 
-function isDefaultDeny(policy: FirewallPolicy, protocol: Protocol): boolean {
+function isDefaultDeny(policy: PolicyData, protocol: Protocol): boolean {
   if (protocol === Protocol.UDP) return policy.udp === RuleAction.DENY;
   if (protocol === Protocol.TCP) return policy.tcp === RuleAction.DENY;
   if (protocol === Protocol.ANY) return policy.udp === RuleAction.DENY || policy.tcp === RuleAction.DENY;
@@ -139,7 +159,7 @@ function isDefaultDeny(policy: FirewallPolicy, protocol: Protocol): boolean {
  * Refuses user rules that can have no effect, contradict each other, or cut a failsafe. A rule is
  * judged as a whole (all its families and scopes): one live part is enough to keep it.
  */
-function checkEffects(path: string, policy: FirewallPolicy, rules: CompiledRule[]) {
+function checkEffects(path: string, policy: PolicyData, rules: CompiledRule[]) {
   const allows = rules.filter((r) => r.action === RuleAction.ALLOW);
   const denies = rules.filter((r) => r.action === RuleAction.DENY);
   // one pass, not one scan of every rule per id: policies may hold thousands of rules
@@ -175,7 +195,7 @@ function checkEffects(path: string, policy: FirewallPolicy, rules: CompiledRule[
   }
 }
 
-function ruleOverrides(policy: FirewallPolicy, id: string): boolean {
+function ruleOverrides(policy: PolicyData, id: string): boolean {
   return policy.rules.some((r) => r.id === id && r.props.overrideFailsafe === true);
 }
 
