@@ -7,6 +7,7 @@ import { OBJECT_NAME, firewallLabels } from './labels';
 import { LinuxNodeAgent, MetricsExport } from './linux-node-agent';
 import { WindowsNodeAgent } from './windows-node-agent';
 import { DnsCheck } from '../dialects/agent-options';
+import { hostIdentifiers, hostNames, hostNamesProblem } from '../dialects/host-names';
 import { renderIptables } from '../dialects/iptables';
 import { renderNftables } from '../dialects/nftables';
 import { renderWindowsFirewall } from '../dialects/windows-firewall';
@@ -19,7 +20,7 @@ import { nodeFailsafes } from '../policy/failsafes';
 import { FirewallMode } from '../policy/firewall-mode';
 import { FirewallPolicy } from '../policy/firewall-policy';
 import { FirewallRuleProps } from '../policy/firewall-rule';
-import { DNS_DOMAIN, HOST_PATH, HOST_PORT, SYSTEM_NAMESPACE_PROBLEM, isSystemNamespace } from '../policy/k8s-names';
+import { DNS_DOMAIN, HOST_PATH, HOST_PORT, SYSTEM_NAMESPACE_PROBLEM, isSystemNamespace, nodeSelectorProblem } from '../policy/k8s-names';
 import { NodeOs } from '../policy/node-os';
 import { ClusterProfile } from '../profiles/cluster-profile';
 import { infrastructureRules, profileResolvers } from '../profiles/profile-rules';
@@ -30,7 +31,7 @@ import { libraryVersion } from '../version';
 export enum LinuxBackend {
   /** iptables-restore into own chains (legacy or nft, as the node uses) with ipsets for lists. */
   IPTABLES = 'iptables',
-  /** One own nftables table (`inet hostnet`) replaced atomically by `nft -f`, with sets for lists. */
+  /** One own nftables table (`inet hostnet`, `inet hostnet-<name>` for other names) replaced atomically by `nft -f`, with sets for lists. */
   NFTABLES = 'nftables',
 }
 
@@ -67,10 +68,21 @@ export interface NodeFirewallProps {
    */
   readonly policy?: FirewallPolicy;
   /**
-   * Base name of the objects (DaemonSet `<name>-linux`, ...).
+   * Base name of the objects (DaemonSet `<name>-linux`, ...) and of what the firewall owns on a node:
+   * its iptables chains, nft table, ipsets, Windows rule group and state files. Two firewalls of
+   * different names never touch each other's rules. The default keeps the identifiers of earlier
+   * releases (HOSTNET-INPUT, `inet hostnet`, group cdk8s-hostnet); any other name has at most 12
+   * characters (HOSTNET-<NAME>-FORWARD must fit an iptables chain name).
    * @default 'hostnet'
    */
   readonly name?: string;
+  /**
+   * Labels a node must carry to run this firewall (a node pool: an edge pool and a worker pool can
+   * carry different policies). Merged with the `kubernetes.io/os` label of each agent, which it may
+   * not set. On a node two firewalls select, a packet passes only if both allow it (README).
+   * @default - every node of the profile's OSs
+   */
+  readonly nodeSelector?: { [key: string]: string };
   /**
    * Namespace of the objects.
    * @default - the profile's namespace
@@ -197,6 +209,8 @@ export class NodeFirewall extends Construct {
   public readonly name: string;
   /** Namespace of the objects. */
   public readonly namespace: string;
+  /** Labels a node must carry to run this firewall, besides its OS (empty: every node). */
+  public readonly nodeSelector: { [key: string]: string };
 
   /** Checks the props and profile, throwing with this construct's path, and declares the agents of the profile's node OSs. */
   public constructor(scope: Construct, id: string, props: NodeFirewallProps) {
@@ -209,9 +223,21 @@ export class NodeFirewall extends Construct {
     this.namespace = this.profile.namespace;
     const fail = (field: string, value: unknown, problem: string) => new Error(`${this.node.path}: ${field} ${JSON.stringify(value)} ${problem}`);
     if (!OBJECT_NAME.test(this.name)) throw fail('name', this.name, 'must be a DNS-1123 label of at most 40 characters');
+    const hostProblem = hostNamesProblem(this.name);
+    if (hostProblem) throw fail('name', this.name, hostProblem);
+    const others = this.node.root.node.findAll().filter((c): c is NodeFirewall => c !== this && c instanceof NodeFirewall);
     // the same name emits every object twice (and, on a node, the same chains and table)
-    const twin = this.node.root.node.findAll().find((c) => c !== this && c instanceof NodeFirewall && c.name === this.name);
+    const twin = others.find((c) => c.name === this.name);
     if (twin) throw fail('name', this.name, `is already the name of the NodeFirewall at ${twin.node.path}; give each NodeFirewall a name of its own`);
+    // (names map one to one to host identifiers; this keeps it so should the mapping change)
+    const ours = hostIdentifiers(hostNames(this.name));
+    for (const other of others) {
+      const shared = hostIdentifiers(hostNames(other.name)).find((identifier) => ours.includes(identifier));
+      if (shared) throw fail('name', this.name, `would own ${shared} on a node, as the NodeFirewall at ${other.node.path} does; choose another name`);
+    }
+    const selectorProblem = nodeSelectorProblem(props.nodeSelector ?? {});
+    if (selectorProblem) throw fail(...selectorProblem);
+    this.nodeSelector = { ...props.nodeSelector };
     const createNamespace = props.createNamespace ?? true;
     if (createNamespace && isSystemNamespace(this.namespace)) {
       throw fail('namespace', this.namespace, SYSTEM_NAMESPACE_PROBLEM);
@@ -303,6 +329,7 @@ export class NodeFirewall extends Construct {
       new LinuxNodeAgent(this, 'Linux', {
         name: this.name,
         namespace: this.namespace,
+        nodeSelector: this.nodeSelector,
         image,
         checkImage,
         iptablesMode,
@@ -320,6 +347,7 @@ export class NodeFirewall extends Construct {
       new WindowsNodeAgent(this, 'Windows', {
         name: this.name,
         namespace: this.namespace,
+        nodeSelector: this.nodeSelector,
         image: windowsImage,
         reapplySeconds,
         maxUnavailable,

@@ -1,6 +1,6 @@
 import { AgentOptions } from './agent-options';
+import { DEFAULT_FIREWALL_NAME, hostNames } from './host-names';
 import { psComment, psQuote } from './windows-powershell';
-import { WINDOWS_RULE_GROUP } from './windows-rules';
 import { FirewallMode } from '../policy/firewall-mode';
 
 /** The environment variable the pod spec fills with the pod's uid (downward API, metadata.uid). */
@@ -8,35 +8,42 @@ export const WINDOWS_POD_UID_ENV = 'HOSTNET_POD_UID';
 
 /** The files of the Windows agent, in the node directory ($Node) or this pod's directory ($Pod). */
 export const WINDOWS_AGENT_FILES = {
-  /** In $Node: the last policy that passed the checks on this node, first line `# hostnet-policy <id>`. */
-  good: 'good-apply.ps1',
+  /** In $Node: the default firewall's last policy that passed the checks on this node, first line `# hostnet-policy <id>` (host-names.ts: others'). */
+  good: hostNames(DEFAULT_FIREWALL_NAME).windowsGood,
   /** In $Pod: exists while this pod's policy (or the one it reverted to) passed its checks. */
   ready: 'ready',
   /** In $Pod: why the pod is not Ready, one line, shown by the readiness probe. */
   unready: 'unready',
-  /** In $Node: one directory per pod, named after its uid. */
-  pods: 'pods',
+  /** In $Node: the default firewall's directory of per-pod directories, named after the pod's uid (host-names.ts: others'). */
+  pods: hostNames(DEFAULT_FIREWALL_NAME).windowsPods,
 };
 
 /**
  * PowerShell statements that set `$Node` (the agent's directory on the host, ProgramData\cdk8s-hostnet)
- * and `$Pod` (this pod's directory in it, named after the pod's uid). run.ps1 and the readiness probe
- * both use them, so the two always agree on where the ready and unready files are. HOSTNET_NODE_DIR
- * and HOSTNET_POD_DIR move them, for a run outside a pod. The folder comes from the known-folder API,
- * not from $env:ProgramData, which depends on the environment block the container was given.
+ * and `$Pod` (this pod's directory in it, named after the pod's uid, under the firewall's own
+ * directory of pods). run.ps1 and the readiness probe both use them, so the two always agree on
+ * where the ready and unready files are. HOSTNET_NODE_DIR and HOSTNET_POD_DIR move them, for a run
+ * outside a pod. The folder comes from the known-folder API, not from $env:ProgramData, which
+ * depends on the environment block the container was given.
  */
-export const WINDOWS_AGENT_DIRS: readonly string[] = [
-  '$Node = if ($env:HOSTNET_NODE_DIR) { $env:HOSTNET_NODE_DIR } else { Join-Path ([Environment]::GetFolderPath(\'CommonApplicationData\')) \'cdk8s-hostnet\' }',
-  `$Pod = if ($env:HOSTNET_POD_DIR) { $env:HOSTNET_POD_DIR } else { Join-Path $Node ('${WINDOWS_AGENT_FILES.pods}\\' + $env:${WINDOWS_POD_UID_ENV}) }`,
-];
+export function windowsAgentDirs(name: string = DEFAULT_FIREWALL_NAME): string[] {
+  const pods = hostNames(name).windowsPods;
+  return [
+    '$Node = if ($env:HOSTNET_NODE_DIR) { $env:HOSTNET_NODE_DIR } else { Join-Path ([Environment]::GetFolderPath(\'CommonApplicationData\')) \'cdk8s-hostnet\' }',
+    `$Pod = if ($env:HOSTNET_POD_DIR) { $env:HOSTNET_POD_DIR } else { Join-Path $Node (${psQuote(`${pods}\\`)} + $env:${WINDOWS_POD_UID_ENV}) }`,
+  ];
+}
+
+/** The default firewall's `$Node` and `$Pod` statements (windowsAgentDirs). */
+export const WINDOWS_AGENT_DIRS: readonly string[] = windowsAgentDirs();
 
 /**
  * The readiness probe's script (one line, for powershell.exe -Command): Ready while run.ps1 says
  * so, otherwise the reason it wrote, which the kubelet shows as the probe's message.
  */
-export function renderWindowsReadiness(): string {
+export function renderWindowsReadiness(name: string = DEFAULT_FIREWALL_NAME): string {
   return [
-    ...WINDOWS_AGENT_DIRS,
+    ...windowsAgentDirs(name),
     `if (Test-Path -LiteralPath (Join-Path $Pod '${WINDOWS_AGENT_FILES.ready}')) { exit 0 }`,
     `$reason = Join-Path $Pod '${WINDOWS_AGENT_FILES.unready}'`,
     'if (Test-Path -LiteralPath $reason) { Get-Content -LiteralPath $reason } else { \'hostnet: the policy is not applied yet\' }',
@@ -59,6 +66,8 @@ export function renderWindowsAgent(o: AgentOptions & { policyId: string }): stri
     if (!Number.isInteger(value) || value < 1) throw new Error(`internal: ${key} ${value} is not a whole number of seconds`);
   }
   const api = o.apiServer ? splitHostPort(o.apiServer) : undefined;
+  // this firewall's own group and files: another NodeFirewall's agent on this host keeps its own
+  const names = hostNames(o.name);
   const dnsChecks = o.dnsChecks.map((c) => `  @{ Label = ${psQuote(c.label)}; Server = ${psQuote(c.server)} }`);
   const header = [
     `cdk8s-hostnet agent of NodeFirewall '${o.name}' on a Windows node, mode ${o.mode}.`,
@@ -72,7 +81,7 @@ export function renderWindowsAgent(o: AgentOptions & { policyId: string }): stri
     '- enforce/audit: the checks below run before and after the apply. A check that passed before and',
     '  fails after means this policy broke the node: it goes back to the last policy that passed here',
     '  (none: no rules), and this pod stays not Ready, so the rollout stops at this node.',
-    `- Every ${o.driftSeconds}s the rules of group '${WINDOWS_RULE_GROUP}' are compared with those just applied`,
+    `- Every ${o.driftSeconds}s the rules of group '${names.windowsGroup}' are compared with those just applied`,
     `  (apply.ps1 -State) and repaired when they differ, saying what changed; every ${o.reapplySeconds}s a full`,
     '  re-apply runs anyway.',
     '- remove: remove.ps1 runs, then the pod idles Ready; delete the objects once the rollout is done.',
@@ -96,11 +105,11 @@ export function renderWindowsAgent(o: AgentOptions & { policyId: string }): stri
     '',
     '# The mounted ConfigMap: read once, below. $Node and $Pod: see the readiness probe, which shares them.',
     '$Scripts = if ($env:HOSTNET_SCRIPTS) { $env:HOSTNET_SCRIPTS } else { $PSScriptRoot }',
-    ...WINDOWS_AGENT_DIRS,
-    `$PodsRoot = Join-Path $Node '${WINDOWS_AGENT_FILES.pods}'`,
+    ...windowsAgentDirs(o.name),
+    `$PodsRoot = Join-Path $Node ${psQuote(names.windowsPods)}`,
     '$PodApply = Join-Path $Pod \'apply.ps1\'',
     '$PodRemove = Join-Path $Pod \'remove.ps1\'',
-    `$Good = Join-Path $Node '${WINDOWS_AGENT_FILES.good}'`,
+    `$Good = Join-Path $Node ${psQuote(names.windowsGood)}`,
     `$Ready = Join-Path $Pod '${WINDOWS_AGENT_FILES.ready}'`,
     `$Unready = Join-Path $Pod '${WINDOWS_AGENT_FILES.unready}'`,
     '$PowerShell = Join-Path $PSHOME \'powershell.exe\'',
