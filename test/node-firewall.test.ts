@@ -348,3 +348,64 @@ describe('shared state and duplicate names (issue 11)', () => {
       .toThrow('test/Second: name "hostnet" is already the name of the NodeFirewall at test/First; give each NodeFirewall a name of its own');
   });
 });
+
+describe('one firewall per node pool (issue 11)', () => {
+  const twoPools = () => {
+    const chart = Testing.chart();
+    new NodeFirewall(chart, 'Workers', { profile: ClusterProfiles.k2s(), nodeSelector: { 'node-pool': 'workers' } });
+    new NodeFirewall(chart, 'Edge', {
+      profile: { ...ClusterProfiles.k2s(), namespace: 'hostnet-edge' },
+      name: 'edge',
+      nodeSelector: { 'node-pool': 'edge', 'example.com/zone': 'dmz' },
+    });
+    return Testing.synth(chart);
+  };
+
+  test('nodeSelector joins the OS label in each agent\'s DaemonSet', () => {
+    // WHEN
+    const objects = twoPools();
+    // THEN
+    expect(findObject(objects, 'DaemonSet', 'hostnet-linux').spec.template.spec.nodeSelector)
+      .toEqual({ 'node-pool': 'workers', 'kubernetes.io/os': 'linux' });
+    expect(findObject(objects, 'DaemonSet', 'edge-linux').spec.template.spec.nodeSelector)
+      .toEqual({ 'node-pool': 'edge', 'example.com/zone': 'dmz', 'kubernetes.io/os': 'linux' });
+    expect(findObject(objects, 'DaemonSet', 'edge-windows').spec.template.spec.nodeSelector)
+      .toEqual({ 'node-pool': 'edge', 'example.com/zone': 'dmz', 'kubernetes.io/os': 'windows' });
+    expectValidManifests(objects);
+  });
+
+  test('without nodeSelector the DaemonSet selects by OS only, as before', () => {
+    const chart = Testing.chart();
+    new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s() });
+    expect(findObject(Testing.synth(chart), 'DaemonSet', 'hostnet-windows').spec.template.spec.nodeSelector).toEqual({ 'kubernetes.io/os': 'windows' });
+  });
+
+  test('each firewall\'s scripts and agent name only its own chains, sets, group and files', () => {
+    const objects = twoPools();
+    const workers = linuxScripts(objects, 'hostnet');
+    const edge = linuxScripts(objects, 'edge');
+    expect(edge.apply).toContain(':HOSTNET-EDGE-INPUT - [0:0]');
+    expect(edge.apply).not.toMatch(/HOSTNET-(INPUT|OUTPUT|FORWARD)\b/);
+    expect(workers.apply).not.toContain('EDGE');
+    expect(edge.remove).toContain('the hn.edge.* sets');
+    expect(edge.run).toContain('"$node/good-apply-edge.sh"');
+    expect(edge.run).toContain('"$metrics_dir/hostnet-edge.prom"');
+    expect(edge.run).toContain('hostnet_apply_success{firewall="edge"} %s');
+    expect(workers.run).toContain('"$node/good-apply.sh"');
+    expect(workers.run).toContain('hostnet_apply_success %s');
+    expect(windowsScripts(objects, 'edge').apply).toContain("$Group = 'cdk8s-hostnet-edge'");
+    expect(shellcheck(edge.apply, 'edge-apply.sh')).toEqual([]);
+    expect(shellcheck(edge.remove, 'edge-remove.sh')).toEqual([]);
+    expect(shellcheck(edge.run, 'edge-run.sh')).toEqual([]);
+  });
+
+  test.each([
+    [{ name: 'edge-pool-east' }, 'test/Firewall: name "edge-pool-east" is longer than 12 characters, so its iptables chain HOSTNET-EDGE-POOL-EAST-FORWARD would pass the kernel\'s 28; use a shorter name'],
+    [{ nodeSelector: { 'kubernetes.io/os': 'linux' } }, 'test/Firewall: nodeSelector.kubernetes.io/os "linux" is set by the firewall for each agent (linux, windows); choose the OSs with the profile\'s nodeOs instead'],
+    [{ nodeSelector: { 'node pool': 'edge' } }, 'test/Firewall: nodeSelector key "node pool" must be a label key'],
+    [{ nodeSelector: { 'node-pool': 'edge;rm -rf /' } }, 'test/Firewall: nodeSelector.node-pool "edge;rm -rf /" must be a label value'],
+    [{ nodeSelector: { 'node-pool': 'x'.repeat(64) } }, `test/Firewall: nodeSelector.node-pool "${'x'.repeat(64)}" must be a label value`],
+  ])('refuses %j', (props, message) => {
+    expect(() => new NodeFirewall(Testing.chart(), 'Firewall', { profile: ClusterProfiles.k2s(), ...props })).toThrow(message);
+  });
+});

@@ -30,6 +30,7 @@ export class HostnetChart extends Chart {
       metricsPort: config.metricsPort,
       metricsTextfileDirectory: config.metricsTextfileDirectory,
       grafanaDashboard: config.grafanaDashboard,
+      nodeSelector: config.nodeSelector,
     });
     if (config.customResolvers.length > 0) this.firewall.dns.addResolver(DnsResolver.custom(...config.customResolvers));
     const addExemptions = () => {

@@ -76,6 +76,7 @@ export function renderWindowsFirewall(policy: CompiledPolicy, name: string, mode
     '',
     HOST_LOCK,
     '',
+    getOurRules(hostNames(name).windowsRulePrefix),
     REMOVE_MAIN,
     '',
   ].join('\n');
@@ -243,11 +244,23 @@ const APPLY_MAIN = `try {
   Exit-HostLock
 }`;
 
-const REMOVE_MAIN = `# Ours: every rule of our group, and any rule named like ours whose group was changed by hand.
+/**
+ * Ours: every rule of our group, and any rule named like ours whose group was changed by hand. The
+ * default name's rules are `cdk8s-hostnet-<key>-<hash>`, whose key holds no dot; another firewall's
+ * are `cdk8s-hostnet-<name>.<key>-<hash>`: neither pattern matches the other's rules.
+ */
+function getOurRules(prefix: string): string {
+  const named = prefix.endsWith('.') ? `$_.Name -like ${psQuote(`${prefix}*`)}`
+    : `($_.Name -like ${psQuote(`${prefix}*`)} -and $_.Name -notlike '*.*')`;
+  return `# Ours: every rule of our group, and any rule named like ours whose group was changed by hand
+# (another NodeFirewall's rules are named cdk8s-hostnet-<its name>.<key>-<hash>: not like ours).
 function Get-OurRules {
-  return @(Get-NetFirewallRule -PolicyStore $Store | Where-Object { $_.Group -eq $Group -or $_.Name -like 'cdk8s-hostnet-*' })
+  return @(Get-NetFirewallRule -PolicyStore $Store | Where-Object { $_.Group -eq $Group -or ${named} })
+}
+`;
 }
 
+const REMOVE_MAIN = `
 try {
   Enter-HostLock
   $rules = @(Get-OurRules)

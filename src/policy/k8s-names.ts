@@ -67,13 +67,16 @@ export function labelValueProblem(value: string): string | undefined {
 /** The label the agents select their OS by: a nodeSelector may not set it. */
 export const OS_LABEL = 'kubernetes.io/os';
 
+/** Why a nodeSelector may not set OS_LABEL (the same words in the construct and CLUSTER_CONFIG). */
+export const OS_LABEL_PROBLEM = 'is set by the firewall for each agent (linux, windows); choose the OSs with the profile\'s nodeOs instead';
+
 /** Problem with a node selector as a whole (its keys and values, and the OS label), as [field, value, problem], or undefined. */
 export function nodeSelectorProblem(selector: Record<string, string>): [string, unknown, string] | undefined {
   if (typeof selector !== 'object' || selector === null || Array.isArray(selector)) return ['nodeSelector', selector, 'must map label keys to label values'];
   for (const [key, value] of Object.entries(selector)) {
     const keyProblem = labelKeyProblem(key);
     if (keyProblem) return ['nodeSelector key', key, keyProblem];
-    if (key === OS_LABEL) return [`nodeSelector.${key}`, value, 'is set by the firewall for each agent (linux, windows); select the OS with the profile\'s nodeOs instead'];
+    if (key === OS_LABEL) return [`nodeSelector.${key}`, value, OS_LABEL_PROBLEM];
     const valueProblem = labelValueProblem(value);
     if (valueProblem) return [`nodeSelector.${key}`, value, valueProblem];
   }
