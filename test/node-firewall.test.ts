@@ -399,6 +399,18 @@ describe('one firewall per node pool (issue 11)', () => {
     expect(shellcheck(edge.run, 'edge-run.sh')).toEqual([]);
   });
 
+  test('two metrics sidecars on one node need two ports: refused only where the selectors may meet', () => {
+    const chart = Testing.chart();
+    new NodeFirewall(chart, 'Workers', { profile: ClusterProfiles.k2s(), nodeSelector: { 'node-pool': 'workers' } });
+    // disjoint pools: the same port is fine
+    new NodeFirewall(chart, 'Edge', { profile: ClusterProfiles.k2s(), name: 'edge', namespace: 'edge', nodeSelector: { 'node-pool': 'edge' } });
+    // a selector that may select a worker node too (no node-pool key) on the same port
+    expect(() => new NodeFirewall(chart, 'Zone', { profile: ClusterProfiles.k2s(), name: 'zone', namespace: 'zone', nodeSelector: { zone: 'dmz' } }))
+      .toThrow('test/Zone: metricsPort 9847 is also the metrics port of the NodeFirewall at test/Workers, whose nodeSelector may select the same nodes; give each its own port');
+    expect(() => new NodeFirewall(chart, 'Dmz', { profile: ClusterProfiles.k2s(), name: 'dmz', namespace: 'dmz', nodeSelector: { zone: 'dmz' }, metricsPort: 9848 }))
+      .not.toThrow();
+  });
+
   test.each([
     [{ name: 'edge-pool-east' }, 'test/Firewall: name "edge-pool-east" is longer than 12 characters, so its iptables chain HOSTNET-EDGE-POOL-EAST-FORWARD would pass the kernel\'s 28; use a shorter name'],
     [{ nodeSelector: { 'kubernetes.io/os': 'linux' } }, 'test/Firewall: nodeSelector.kubernetes.io/os "linux" is set by the firewall for each agent (linux, windows); choose the OSs with the profile\'s nodeOs instead'],

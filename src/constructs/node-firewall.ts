@@ -68,8 +68,8 @@ export interface NodeFirewallProps {
    */
   readonly policy?: FirewallPolicy;
   /**
-   * Base name of the objects (DaemonSet `<name>-linux`, ...) and of what the firewall owns on a node:
-   * its iptables chains, nft table, ipsets, Windows rule group and state files. Two firewalls of
+   * Base name of the objects (DaemonSet `<name>-linux`, ...) and of what the firewall owns on a node.
+   * That is its iptables chains, nft table, ipsets, Windows rule group and state files: two firewalls of
    * different names never touch each other's rules. The default keeps the identifiers of earlier
    * releases (HOSTNET-INPUT, `inet hostnet`, group cdk8s-hostnet); any other name has at most 12
    * characters (HOSTNET-<NAME>-FORWARD must fit an iptables chain name).
@@ -211,6 +211,8 @@ export class NodeFirewall extends Construct {
   public readonly namespace: string;
   /** Labels a node must carry to run this firewall, besides its OS (empty: every node). */
   public readonly nodeSelector: { [key: string]: string };
+  /** The Linux metrics sidecar's port on the node, if it runs one. */
+  private readonly sidecarPort?: number;
 
   /** Checks the props and profile, throwing with this construct's path, and declares the agents of the profile's node OSs. */
   public constructor(scope: Construct, id: string, props: NodeFirewallProps) {
@@ -278,6 +280,12 @@ export class NodeFirewall extends Construct {
     }
     const metrics: MetricsExport = textfileDir !== undefined ? { kind: 'hostPath', directory: textfileDir }
       : { kind: 'sidecar', image: checkedImage('nodeExporterImage', props.nodeExporterImage ?? DEFAULT_NODE_EXPORTER_IMAGE), port: metricsPort };
+    // the sidecars listen on the node's own network: two on one node need two ports
+    this.sidecarPort = metrics.kind === 'sidecar' && this.profile.nodeOs.includes(NodeOs.LINUX) ? metricsPort : undefined;
+    const portTwin = others.find((other) => other.sidecarPort !== undefined && other.sidecarPort === this.sidecarPort && mayShareNodes(this.nodeSelector, other.nodeSelector));
+    if (portTwin) {
+      throw fail('metricsPort', metricsPort, `is also the metrics port of the NodeFirewall at ${portTwin.node.path}, whose nodeSelector may select the same nodes; give each its own port`);
+    }
     const apiServer = this.profile.apiServer;
     if (apiServer !== undefined && !HOST_PORT.test(apiServer)) {
       throw fail('apiServer', apiServer, 'must be host:port or [ipv6]:port, like 172.19.1.100:6443');
@@ -381,6 +389,11 @@ export class NodeFirewall extends Construct {
   public _compile(os: NodeOs): CompiledPolicy {
     return this.compileFor(this.policy, os);
   }
+}
+
+/** Whether one node can carry the labels of both selectors: no key of both asks for two values. */
+function mayShareNodes(a: { [key: string]: string }, b: { [key: string]: string }): boolean {
+  return Object.keys(a).every((key) => b[key] === undefined || b[key] === a[key]);
 }
 
 /** The resolvers the agent checks, the cluster DNS Service first: single addresses only (a CIDR names no server). */

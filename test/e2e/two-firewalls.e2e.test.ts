@@ -45,7 +45,7 @@ function synthTwo(backend: Backend) {
   const chart = Testing.chart();
   new NodeFirewall(chart, 'A', { profile, linuxBackend: backend.linuxBackend })
     .addRule('to-b-and-99', egress5000([ADDR.nodeB, ADDR.extUndeclared]));
-  new NodeFirewall(chart, 'B', { profile, linuxBackend: backend.linuxBackend, name: 'edge-pool', namespace: 'hostnet-edge' })
+  new NodeFirewall(chart, 'B', { profile, linuxBackend: backend.linuxBackend, name: 'edge-pool', namespace: 'hostnet-edge', metricsPort: 9848 })
     .addRule('to-53-and-99', egress5000([ADDR.extDns, ADDR.extUndeclared]));
   const objects = Testing.synth(chart);
   return { a: linuxScripts(objects, 'hostnet'), b: linuxScripts(objects, 'edge-pool') };
