@@ -282,7 +282,8 @@ export class NodeFirewall extends Construct {
       : { kind: 'sidecar', image: checkedImage('nodeExporterImage', props.nodeExporterImage ?? DEFAULT_NODE_EXPORTER_IMAGE), port: metricsPort };
     // the sidecars listen on the node's own network: two on one node need two ports
     this.sidecarPort = metrics.kind === 'sidecar' && this.profile.nodeOs.includes(NodeOs.LINUX) ? metricsPort : undefined;
-    const portTwin = others.find((other) => other.sidecarPort !== undefined && other.sidecarPort === this.sidecarPort && mayShareNodes(this.nodeSelector, other.nodeSelector));
+    const portTwin = others.find((other) => other.sidecarPort !== undefined && other.sidecarPort === this.sidecarPort
+      && mayShareNodes(this.nodeSelector, other.nodeSelector));
     if (portTwin) {
       throw fail('metricsPort', metricsPort, `is also the metrics port of the NodeFirewall at ${portTwin.node.path}, whose nodeSelector may select the same nodes; give each its own port`);
     }
