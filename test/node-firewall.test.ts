@@ -1,5 +1,5 @@
 import { Duration, Testing } from 'cdk8s';
-import { ClusterProfiles, DEFAULT_CHECK_IMAGE, FirewallMode, FirewallPolicy, IptablesMode, NodeFirewall, Protocol, RuleAction, TrafficScope, PortRange } from '../src';
+import { ClusterProfiles, DEFAULT_CHECK_IMAGE, DnsResolver, FirewallMode, FirewallPolicy, IptablesMode, NodeFirewall, Protocol, RuleAction, TrafficScope, PortRange } from '../src';
 import { expectValidManifests } from './util/k8s-schema';
 import { shellcheck } from './util/shellcheck';
 import { PROFILE_NAMES, findObject, linuxScripts, synthProfile, windowsScripts } from './util/synth';
@@ -196,6 +196,29 @@ describe('NodeFirewall in a user app', () => {
       firewall.addRule('syslog', { ...egress, action: RuleAction.ALLOW, destinations: ['192.0.2.1'] });
       expect(() => firewall.addRule('syslog', { ...egress, action: RuleAction.ALLOW, destinations: ['192.0.2.2'] }))
         .toThrow('test/Firewall: rule \'syslog\': id "syslog" is declared twice; rule ids must be unique');
+    });
+
+    test('addRule: a deny that covers an earlier allow entirely, and a deny that carves out of nothing', () => {
+      const chart = Testing.chart();
+      const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s() });
+      firewall.addRule('syslog', { ...egress, action: RuleAction.ALLOW, destinations: ['203.0.113.5'], destinationPorts: [PortRange.of(514)] });
+      expect(() => firewall.addRule('no-lab', { ...egress, action: RuleAction.DENY, destinations: ['203.0.113.0/24'], destinationPorts: [PortRange.of(514)] }))
+        .toThrow('test/Firewall: rule \'syslog\': action "allow" contradicts deny rule \'no-lab\', which covers all of it (deny beats allow)');
+      expect(() => firewall.addRule('no-other', { ...egress, action: RuleAction.DENY, destinations: ['198.51.100.0/24'], destinationPorts: [PortRange.of(9999)] }))
+        .toThrow('test/Firewall: rule \'no-other\': protocol "udp" is denied by default and no allow rule overlaps this deny rule, so it has no effect');
+      // a deny that carves out of the allow is kept, and synth agrees with every verdict above
+      firewall.addRule('syslog-v2', { ...egress, action: RuleAction.ALLOW, destinations: ['203.0.113.5'], destinationPorts: [PortRange.range(514, 515)] })
+        .addRule('not-syslog-v2', { ...egress, action: RuleAction.DENY, destinations: ['203.0.113.5'], destinationPorts: [PortRange.of(515)] });
+      expect(firewall.policy.rules.map((r) => r.id)).toEqual(['syslog', 'syslog-v2', 'not-syslog-v2']);
+      expect(() => Testing.synth(chart)).not.toThrow();
+    });
+
+    test('addRule after dns.addResolver: a deny that cuts the new resolver\'s DNS is refused at once', () => {
+      const chart = Testing.chart();
+      const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s() });
+      firewall.dns.addResolver(DnsResolver.custom('198.51.100.53'));
+      expect(() => firewall.addRule('no-dns-198', { ...egress, action: RuleAction.DENY, destinations: ['198.51.100.53'], destinationPorts: [PortRange.of(53)] }))
+        .toThrow(/^test\/Firewall: rule 'no-dns-198': action "deny" would cut failsafe 'dns-custom' /);
     });
 
     test('the constructor: a policy whose deny cuts a failsafe', () => {

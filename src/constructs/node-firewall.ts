@@ -13,13 +13,13 @@ import { renderNftables } from '../dialects/nftables';
 import { renderWindowsFirewall } from '../dialects/windows-firewall';
 import { grafanaDashboard } from '../observability/dashboard';
 import { hostOrCidr, parseCidr } from '../policy/cidr';
-import { compilePolicy } from '../policy/compile-policy';
+import { IncrementalPolicyCheck, compilePolicy } from '../policy/compile-policy';
 import { CompiledPolicy } from '../policy/compiled-policy';
 import { DnsResolver, DnsResolverKind } from '../policy/dns-resolver';
 import { nodeFailsafes } from '../policy/failsafes';
 import { FirewallMode } from '../policy/firewall-mode';
 import { FirewallPolicy } from '../policy/firewall-policy';
-import { FirewallRuleProps } from '../policy/firewall-rule';
+import { FirewallRuleProps, NamedRule, RuleOrigin } from '../policy/firewall-rule';
 import { DNS_DOMAIN, HOST_PATH, HOST_PORT, SYSTEM_NAMESPACE_PROBLEM, isSystemNamespace, nodeSelectorProblem } from '../policy/k8s-names';
 import { NodeOs } from '../policy/node-os';
 import { ClusterProfile } from '../profiles/cluster-profile';
@@ -213,6 +213,8 @@ export class NodeFirewall extends Construct {
   public readonly nodeSelector: { [key: string]: string };
   /** The Linux metrics sidecar's port on the node, if it runs one. */
   private readonly sidecarPort?: number;
+  /** The policy's checks (addRule), for the DNS resolvers they were made with. */
+  private checks?: { key: string; byOs: IncrementalPolicyCheck[] };
 
   /** Checks the props and profile, throwing with this construct's path, and declares the agents of the profile's node OSs. */
   public constructor(scope: Construct, id: string, props: NodeFirewallProps) {
@@ -332,7 +334,7 @@ export class NodeFirewall extends Construct {
     }
     this.dns = new DnsExemption(this, 'Dns', { resolvers: profileResolvers(this.profile), allowAnyAddress });
     // a bad rule or a deny cutting a failsafe throws here, at the call that made it, not at synth
-    this.checkPolicy(this.policy);
+    this.policyChecks();
 
     if (this.profile.nodeOs.includes(NodeOs.LINUX)) {
       new LinuxNodeAgent(this, 'Linux', {
@@ -372,23 +374,33 @@ export class NodeFirewall extends Construct {
    * construct's path, and the policy stays as it was.
    */
   public addRule(id: string, props: FirewallRuleProps): NodeFirewall {
-    this.checkPolicy(this.policy.copy()._addRule(this.node.path, id, props));
+    const rule: NamedRule = { id, origin: RuleOrigin.USER, props };
+    const checks = this.policyChecks();
+    const parts = checks.map((check) => check.check(rule));
     this.policy._addRule(this.node.path, id, props);
+    checks.forEach((check, i) => check.record(rule, parts[i]));
     return this;
   }
 
-  /** Compiles `policy` for each node OS of the profile as synth will: throws with this construct's path. */
-  private checkPolicy(policy: FirewallPolicy): void {
-    for (const os of this.profile.nodeOs) this.compileFor(policy, os);
+  /**
+   * The policy's checks per node OS, as synth will compile it (throwing with this construct's path),
+   * kept up to date rule by rule; made anew when `dns.addResolver` changed the failsafes.
+   */
+  private policyChecks(): IncrementalPolicyCheck[] {
+    const key = JSON.stringify(this.dns.resolvers);
+    if (this.checks?.key !== key) {
+      this.checks = { key, byOs: this.profile.nodeOs.map((os) => new IncrementalPolicyCheck(this.node.path, this.policy, this.failsafes(os), os)) };
+    }
+    return this.checks.byOs;
   }
 
-  private compileFor(policy: FirewallPolicy, os: NodeOs): CompiledPolicy {
-    return compilePolicy(this.node.path, policy, [...nodeFailsafes(), ...infrastructureRules(this.profile, os), ...this.dns._rules()], os);
+  private failsafes(os: NodeOs): NamedRule[] {
+    return [...nodeFailsafes(), ...infrastructureRules(this.profile, os), ...this.dns._rules()];
   }
 
   /** @internal the checked policy for nodes of one OS, with every failsafe; throws naming this construct's path */
   public _compile(os: NodeOs): CompiledPolicy {
-    return this.compileFor(this.policy, os);
+    return compilePolicy(this.node.path, this.policy, this.failsafes(os), os);
   }
 }
 

@@ -27,7 +27,7 @@ const NODE_OS = new Set<string>(Object.values(NodeOs));
  */
 export function compilePolicy(path: string, policy: PolicyData, failsafes: NamedRule[], os?: NodeOs): CompiledPolicy {
   for (const rule of policy.rules) checkNodeOs(path, rule);
-  const forThisOs = policy.rules.filter((r) => os === undefined || r.props.nodeOs === undefined || r.props.nodeOs.includes(os));
+  const forThisOs = policy.rules.filter((r) => appliesTo(r, os));
   const all = [...failsafes, ...forThisOs];
   const seen = new Set<string>();
   for (const rule of all) checkId(path, rule.id, seen);
@@ -172,27 +172,84 @@ function checkEffects(path: string, policy: PolicyData, rules: CompiledRule[]) {
   const partsOf = (id: string) => byId.get(id)!;
   const userIds = (list: CompiledRule[]) => [...new Set(list.filter((r) => r.origin === RuleOrigin.USER).map((r) => r.id))];
 
-  for (const id of userIds(allows)) {
-    const parts = partsOf(id);
-    if (!isDefaultDeny(policy, parts[0].protocol)) {
-      throw ruleError(path, id, 'protocol', parts[0].protocol, 'is allowed by default, so this allow rule has no effect (deny beats allow: add a deny rule instead, or deny the protocol by default)');
-    }
-    const shadows = parts.map((part) => denies.find((deny) => covers(deny, part)));
-    if (shadows.every((s) => s !== undefined)) {
-      throw ruleError(path, id, 'action', 'allow', `contradicts deny rule '${shadows[0]!.id}', which covers all of it (deny beats allow)`);
-    }
+  for (const id of userIds(allows)) judgeAllow(path, policy, id, partsOf(id), denies);
+  for (const id of userIds(denies)) judgeDeny(path, policy, id, partsOf(id), allows, ruleOverrides(policy, id));
+}
+
+/** An allow rule (its compiled parts) must matter: its protocol denied by default, and not every part covered by a deny. */
+function judgeAllow(path: string, policy: PolicyData, id: string, parts: CompiledRule[], denies: readonly CompiledRule[]): void {
+  if (!isDefaultDeny(policy, parts[0].protocol)) {
+    throw ruleError(path, id, 'protocol', parts[0].protocol, 'is allowed by default, so this allow rule has no effect (deny beats allow: add a deny rule instead, or deny the protocol by default)');
   }
-  for (const id of userIds(denies)) {
-    const parts = partsOf(id);
-    const failsafe = parts.map((part) => allows.find((a) => a.origin === RuleOrigin.FAILSAFE && intersects(part, a))).find((a) => a);
-    if (failsafe && !ruleOverrides(policy, id)) {
-      throw ruleError(path, id, 'action', 'deny', `would cut failsafe '${failsafe.id}' (${failsafe.description}); set overrideFailsafe: true if that is intended`);
-    }
-    const protocol = parts[0].protocol;
-    if (isDefaultDeny(policy, protocol) && protocol !== Protocol.ANY && !parts.some((part) => allows.some((a) => intersects(part, a)))) {
-      throw ruleError(path, id, 'protocol', protocol, 'is denied by default and no allow rule overlaps this deny rule, so it has no effect');
-    }
+  const shadows = parts.map((part) => denies.find((deny) => covers(deny, part)));
+  if (shadows.every((s) => s !== undefined)) {
+    throw ruleError(path, id, 'action', 'allow', `contradicts deny rule '${shadows[0]!.id}', which covers all of it (deny beats allow)`);
   }
+}
+
+/** A deny rule must not cut a failsafe (unless overridden) and, under a deny default, must carve out of some allow. */
+function judgeDeny(path: string, policy: PolicyData, id: string, parts: CompiledRule[], allows: readonly CompiledRule[], overridden: boolean): void {
+  const failsafe = parts.map((part) => allows.find((a) => a.origin === RuleOrigin.FAILSAFE && intersects(part, a))).find((a) => a);
+  if (failsafe && !overridden) {
+    throw ruleError(path, id, 'action', 'deny', `would cut failsafe '${failsafe.id}' (${failsafe.description}); set overrideFailsafe: true if that is intended`);
+  }
+  const protocol = parts[0].protocol;
+  if (isDefaultDeny(policy, protocol) && protocol !== Protocol.ANY && !parts.some((part) => allows.some((a) => intersects(part, a)))) {
+    throw ruleError(path, id, 'protocol', protocol, 'is denied by default and no allow rule overlaps this deny rule, so it has no effect');
+  }
+}
+
+/**
+ * compilePolicy's checks kept up to date rule by rule, for a NodeFirewall that checks its policy at
+ * every addRule: each rule is compiled once and judged against the rules it can meet, so n
+ * additions cost about n rule compiles, where compilePolicy at every addRule would cost n².
+ * Synth still compiles the whole policy with compilePolicy.
+ */
+export class IncrementalPolicyCheck {
+  private readonly ids = new Set<string>();
+  private readonly allows: CompiledRule[] = [];
+  private readonly denies: CompiledRule[] = [];
+  private readonly userAllows = new Map<string, CompiledRule[]>();
+
+  /** Checks `policy` with `failsafes` as compilePolicy does (throwing as it does), and keeps the result. */
+  public constructor(private readonly path: string, private readonly policy: PolicyData, failsafes: NamedRule[], private readonly os?: NodeOs) {
+    compilePolicy(path, policy, failsafes, os);
+    for (const rule of [...failsafes, ...policy.rules.filter((r) => appliesTo(r, os))]) this.record(rule, compileRule(path, rule));
+  }
+
+  /**
+   * Checks `rule` as compilePolicy would with it declared last, changing nothing: throws the first
+   * problem, else returns its compiled parts for `record` (none when it is for another node OS).
+   */
+  public check(rule: NamedRule): CompiledRule[] {
+    checkNodeOs(this.path, rule);
+    if (!appliesTo(rule, this.os)) return [];
+    // (a set of its own: checkId adds to the set it is given, and a refused rule must leave no trace)
+    checkId(this.path, rule.id, new Set(this.ids.has(rule.id) ? [rule.id] : []));
+    const parts = compileRule(this.path, rule);
+    if (rule.props.action === RuleAction.ALLOW) {
+      judgeAllow(this.path, this.policy, rule.id, parts, this.denies);
+    } else {
+      // an allow this deny meets may now be covered entirely: judged first, as compilePolicy does
+      for (const [id, allowParts] of this.userAllows) {
+        if (allowParts.some((a) => parts.some((d) => intersects(a, d)))) judgeAllow(this.path, this.policy, id, allowParts, [...this.denies, ...parts]);
+      }
+      judgeDeny(this.path, this.policy, rule.id, parts, this.allows, rule.props.overrideFailsafe === true);
+    }
+    return parts;
+  }
+
+  /** Keeps a rule that `check` passed, with its parts. */
+  public record(rule: NamedRule, parts: CompiledRule[]): void {
+    if (parts.length === 0) return;
+    this.ids.add(rule.id);
+    (rule.props.action === RuleAction.ALLOW ? this.allows : this.denies).push(...parts);
+    if (rule.origin === RuleOrigin.USER && rule.props.action === RuleAction.ALLOW) this.userAllows.set(rule.id, parts);
+  }
+}
+
+function appliesTo(rule: NamedRule, os: NodeOs | undefined): boolean {
+  return os === undefined || rule.props.nodeOs === undefined || rule.props.nodeOs.includes(os);
 }
 
 function ruleOverrides(policy: PolicyData, id: string): boolean {

@@ -1,8 +1,9 @@
-import { compilePolicy } from '../../src/policy/compile-policy';
+import * as fc from 'fast-check';
+import { IncrementalPolicyCheck, compilePolicy } from '../../src/policy/compile-policy';
 import { dnsRules, DnsResolver } from '../../src/policy/dns-resolver';
 import { nodeFailsafes } from '../../src/policy/failsafes';
 import { FirewallPolicy } from '../../src/policy/firewall-policy';
-import { FirewallRuleProps } from '../../src/policy/firewall-rule';
+import { FirewallRuleProps, RuleOrigin } from '../../src/policy/firewall-rule';
 import { NodeOs } from '../../src/policy/node-os';
 import { PortRange } from '../../src/policy/port-range';
 import { Protocol, RuleAction, TrafficScope } from '../../src/policy/protocol';
@@ -134,3 +135,41 @@ describe('compilePolicy', () => {
     expect(compilePolicy(PATH, policy, []).rules.map((r) => `${r.action}:${r.id}`)).toEqual(['deny:not-lab-printer', 'allow:lab']);
   });
 });
+
+describe('IncrementalPolicyCheck (NodeFirewall.addRule) agrees with compilePolicy', () => {
+  // a small pool, so that rules often meet: allows and denies of udp/tcp over two ports and three networks
+  const rule = fc.record({
+    action: fc.constantFrom(RuleAction.ALLOW, RuleAction.DENY),
+    protocol: fc.constantFrom(Protocol.UDP, Protocol.TCP),
+    destinations: fc.constantFrom(undefined, ['203.0.113.0/24'], ['203.0.113.5'], ['198.51.100.0/24']),
+    destinationPorts: fc.constantFrom(undefined, [PortRange.of(514)], [PortRange.range(514, 515)], [PortRange.of(53)]),
+    overrideFailsafe: fc.constantFrom(undefined, true),
+  }).map((r): FirewallRuleProps => ({ ...r, scopes: [TrafficScope.NODE_EGRESS], description: 'generated' }));
+
+  test('property: each rule added is refused by one exactly when by the other, with the same message', () => {
+    fc.assert(fc.property(fc.array(rule, { maxLength: 8 }), (rules) => {
+      const policy = FirewallPolicy.denyUdp();
+      const check = new IncrementalPolicyCheck(PATH, policy, failsafes());
+      rules.forEach((props, i) => {
+        const named = { id: `r${i}`, origin: RuleOrigin.USER, props };
+        const whole = messageOf(() => compilePolicy(PATH, policy.copy()._addRule(PATH, named.id, props), failsafes()));
+        let parts: ReturnType<IncrementalPolicyCheck['check']> = [];
+        const incremental = messageOf(() => { parts = check.check(named); });
+        expect(incremental).toBe(whole);
+        if (whole === undefined) {
+          policy._addRule(PATH, named.id, props);
+          check.record(named, parts);
+        }
+      });
+    }), { seed: 11, numRuns: 400 });
+  });
+});
+
+function messageOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
