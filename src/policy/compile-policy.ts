@@ -232,7 +232,8 @@ export class IncrementalPolicyCheck {
     } else {
       // an allow this deny meets may now be covered entirely: judged first, as compilePolicy does
       for (const [id, allowParts] of this.userAllows) {
-        if (allowParts.some((a) => parts.some((d) => intersects(a, d)))) judgeAllow(this.path, this.policy, id, allowParts, [...this.denies, ...parts]);
+        const meets = allowParts.some((a) => parts.some((d) => intersects(a, d)));
+        if (meets) judgeAllow(this.path, this.policy, id, allowParts, [...this.denies, ...parts]);
       }
       judgeDeny(this.path, this.policy, rule.id, parts, this.allows, rule.props.overrideFailsafe === true);
     }
