@@ -1,5 +1,5 @@
 import { Duration, Testing } from 'cdk8s';
-import { ClusterProfiles, DEFAULT_CHECK_IMAGE, FirewallMode, FirewallPolicy, IptablesMode, NodeFirewall, Protocol, RuleAction, TrafficScope, PortRange } from '../src';
+import { ClusterProfiles, DEFAULT_CHECK_IMAGE, DnsResolver, FirewallMode, FirewallPolicy, IptablesMode, NodeFirewall, Protocol, RuleAction, TrafficScope, PortRange } from '../src';
 import { expectValidManifests } from './util/k8s-schema';
 import { shellcheck } from './util/shellcheck';
 import { PROFILE_NAMES, findObject, linuxScripts, synthProfile, windowsScripts } from './util/synth';
@@ -167,11 +167,67 @@ describe('NodeFirewall in a user app', () => {
     expect(agent.env).toContainEqual({ name: 'HOSTNET_IPTABLES_MODE', value: 'nft' });
   });
 
-  test('a bad rule fails synth with the construct path', () => {
-    const chart = Testing.chart();
-    const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s(), policy: FirewallPolicy.denyUdp() });
-    firewall.addRule('bad', { action: RuleAction.ALLOW, protocol: Protocol.UDP, scopes: [TrafficScope.NODE_EGRESS], destinations: ['nope'], description: 'x' });
-    expect(() => Testing.synth(chart)).toThrow('test/Firewall: rule \'bad\': destinations "nope" is not an IP address or CIDR');
+  describe('a bad rule throws at the call that adds it, with the construct path, not at synth', () => {
+    const egress = { protocol: Protocol.UDP, scopes: [TrafficScope.NODE_EGRESS], description: 'x' };
+
+    test('addRule: a bad field', () => {
+      // GIVEN
+      const chart = Testing.chart();
+      const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s(), policy: FirewallPolicy.denyUdp() });
+      // WHEN / THEN
+      expect(() => firewall.addRule('bad', { ...egress, action: RuleAction.ALLOW, destinations: ['nope'] }))
+        .toThrow('test/Firewall: rule \'bad\': destinations "nope" is not an IP address or CIDR');
+      // the policy stays as it was, so the app still synthesizes
+      expect(firewall.policy.rules).toEqual([]);
+      expect(() => Testing.synth(chart)).not.toThrow();
+    });
+
+    test('addRule: a deny that cuts a failsafe (needs the profile and the DNS exemption)', () => {
+      const chart = Testing.chart();
+      const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s() });
+      expect(() => firewall.addRule('no-dns', { ...egress, action: RuleAction.DENY, destinationPorts: [PortRange.of(53)] }))
+        .toThrow(/^test\/Firewall: rule 'no-dns': action "deny" would cut failsafe '[a-z0-9-]+' \(.*\); set overrideFailsafe: true if that is intended$/);
+      expect(firewall.policy.rules).toEqual([]);
+    });
+
+    test('addRule: an id used twice', () => {
+      const chart = Testing.chart();
+      const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s() });
+      firewall.addRule('syslog', { ...egress, action: RuleAction.ALLOW, destinations: ['192.0.2.1'] });
+      expect(() => firewall.addRule('syslog', { ...egress, action: RuleAction.ALLOW, destinations: ['192.0.2.2'] }))
+        .toThrow('test/Firewall: rule \'syslog\': id "syslog" is declared twice; rule ids must be unique');
+    });
+
+    test('addRule: a deny that covers an earlier allow entirely, and a deny that carves out of nothing', () => {
+      const chart = Testing.chart();
+      const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s() });
+      firewall.addRule('syslog', { ...egress, action: RuleAction.ALLOW, destinations: ['203.0.113.5'], destinationPorts: [PortRange.of(514)] });
+      expect(() => firewall.addRule('no-lab', { ...egress, action: RuleAction.DENY, destinations: ['203.0.113.0/24'], destinationPorts: [PortRange.of(514)] }))
+        .toThrow('test/Firewall: rule \'syslog\': action "allow" contradicts deny rule \'no-lab\', which covers all of it (deny beats allow)');
+      expect(() => firewall.addRule('no-other', { ...egress, action: RuleAction.DENY, destinations: ['198.51.100.0/24'], destinationPorts: [PortRange.of(9999)] }))
+        .toThrow('test/Firewall: rule \'no-other\': protocol "udp" is denied by default and no allow rule overlaps this deny rule, so it has no effect');
+      // a deny that carves out of the allow is kept, and synth agrees with every verdict above
+      firewall.addRule('syslog-v2', { ...egress, action: RuleAction.ALLOW, destinations: ['203.0.113.5'], destinationPorts: [PortRange.range(514, 515)] })
+        .addRule('not-syslog-v2', { ...egress, action: RuleAction.DENY, destinations: ['203.0.113.5'], destinationPorts: [PortRange.of(515)] });
+      expect(firewall.policy.rules.map((r) => r.id)).toEqual(['syslog', 'syslog-v2', 'not-syslog-v2']);
+      expect(() => Testing.synth(chart)).not.toThrow();
+    });
+
+    test('addRule after dns.addResolver: a deny that cuts the new resolver\'s DNS is refused at once', () => {
+      const chart = Testing.chart();
+      const firewall = new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s() });
+      firewall.dns.addResolver(DnsResolver.custom('198.51.100.53'));
+      expect(() => firewall.addRule('no-dns-198', { ...egress, action: RuleAction.DENY, destinations: ['198.51.100.53'], destinationPorts: [PortRange.of(53)] }))
+        .toThrow(/^test\/Firewall: rule 'no-dns-198': action "deny" would cut failsafe 'dns-custom' /);
+    });
+
+    test('the constructor: a policy whose deny cuts a failsafe', () => {
+      // GIVEN a policy that is fine on its own (addRule cannot know the failsafes)
+      const policy = FirewallPolicy.denyUdp().addRule('no-dns', { ...egress, action: RuleAction.DENY, destinationPorts: [PortRange.of(53)] });
+      // THEN the firewall given it refuses it in its constructor
+      expect(() => new NodeFirewall(Testing.chart(), 'Firewall', { profile: ClusterProfiles.k2s(), policy }))
+        .toThrow(/^test\/Firewall: rule 'no-dns': action "deny" would cut failsafe /);
+    });
   });
 
   test.each([
@@ -315,5 +371,78 @@ describe('shared state and duplicate names (issue 11)', () => {
     new NodeFirewall(chart, 'First', { profile: ClusterProfiles.k2s() });
     expect(() => new NodeFirewall(chart, 'Second', { profile: ClusterProfiles.k2s(), namespace: 'other-ns' }))
       .toThrow('test/Second: name "hostnet" is already the name of the NodeFirewall at test/First; give each NodeFirewall a name of its own');
+  });
+});
+
+describe('one firewall per node pool (issue 11)', () => {
+  const twoPools = () => {
+    const chart = Testing.chart();
+    new NodeFirewall(chart, 'Workers', { profile: ClusterProfiles.k2s(), nodeSelector: { 'node-pool': 'workers' } });
+    new NodeFirewall(chart, 'Edge', {
+      profile: { ...ClusterProfiles.k2s(), namespace: 'hostnet-edge' },
+      name: 'edge',
+      nodeSelector: { 'node-pool': 'edge', 'example.com/zone': 'dmz' },
+    });
+    return Testing.synth(chart);
+  };
+
+  test('nodeSelector joins the OS label in each agent\'s DaemonSet', () => {
+    // WHEN
+    const objects = twoPools();
+    // THEN
+    expect(findObject(objects, 'DaemonSet', 'hostnet-linux').spec.template.spec.nodeSelector)
+      .toEqual({ 'node-pool': 'workers', 'kubernetes.io/os': 'linux' });
+    expect(findObject(objects, 'DaemonSet', 'edge-linux').spec.template.spec.nodeSelector)
+      .toEqual({ 'node-pool': 'edge', 'example.com/zone': 'dmz', 'kubernetes.io/os': 'linux' });
+    expect(findObject(objects, 'DaemonSet', 'edge-windows').spec.template.spec.nodeSelector)
+      .toEqual({ 'node-pool': 'edge', 'example.com/zone': 'dmz', 'kubernetes.io/os': 'windows' });
+    expectValidManifests(objects);
+  });
+
+  test('without nodeSelector the DaemonSet selects by OS only, as before', () => {
+    const chart = Testing.chart();
+    new NodeFirewall(chart, 'Firewall', { profile: ClusterProfiles.k2s() });
+    expect(findObject(Testing.synth(chart), 'DaemonSet', 'hostnet-windows').spec.template.spec.nodeSelector).toEqual({ 'kubernetes.io/os': 'windows' });
+  });
+
+  test('each firewall\'s scripts and agent name only its own chains, sets, group and files', () => {
+    const objects = twoPools();
+    const workers = linuxScripts(objects, 'hostnet');
+    const edge = linuxScripts(objects, 'edge');
+    expect(edge.apply).toContain(':HOSTNET-EDGE-INPUT - [0:0]');
+    expect(edge.apply).not.toMatch(/HOSTNET-(INPUT|OUTPUT|FORWARD)\b/);
+    expect(workers.apply).not.toContain('EDGE');
+    expect(edge.remove).toContain('the hn.edge.* sets');
+    expect(edge.run).toContain('"$node/good-apply-edge.sh"');
+    expect(edge.run).toContain('"$metrics_dir/hostnet-edge.prom"');
+    expect(edge.run).toContain('hostnet_apply_success{firewall="edge"} %s');
+    expect(workers.run).toContain('"$node/good-apply.sh"');
+    expect(workers.run).toContain('hostnet_apply_success %s');
+    expect(windowsScripts(objects, 'edge').apply).toContain("$Group = 'cdk8s-hostnet-edge'");
+    expect(shellcheck(edge.apply, 'edge-apply.sh')).toEqual([]);
+    expect(shellcheck(edge.remove, 'edge-remove.sh')).toEqual([]);
+    expect(shellcheck(edge.run, 'edge-run.sh')).toEqual([]);
+  });
+
+  test('two metrics sidecars on one node need two ports: refused only where the selectors may meet', () => {
+    const chart = Testing.chart();
+    new NodeFirewall(chart, 'Workers', { profile: ClusterProfiles.k2s(), nodeSelector: { 'node-pool': 'workers' } });
+    // disjoint pools: the same port is fine
+    new NodeFirewall(chart, 'Edge', { profile: ClusterProfiles.k2s(), name: 'edge', namespace: 'edge', nodeSelector: { 'node-pool': 'edge' } });
+    // a selector that may select a worker node too (no node-pool key) on the same port
+    expect(() => new NodeFirewall(chart, 'Zone', { profile: ClusterProfiles.k2s(), name: 'zone', namespace: 'zone', nodeSelector: { zone: 'dmz' } }))
+      .toThrow('test/Zone: metricsPort 9847 is also the metrics port of the NodeFirewall at test/Workers, whose nodeSelector may select the same nodes; give each its own port');
+    expect(() => new NodeFirewall(chart, 'Dmz', { profile: ClusterProfiles.k2s(), name: 'dmz', namespace: 'dmz', nodeSelector: { zone: 'dmz' }, metricsPort: 9848 }))
+      .not.toThrow();
+  });
+
+  test.each([
+    [{ name: 'edge-pool-east' }, 'test/Firewall: name "edge-pool-east" is longer than 12 characters, so its iptables chain HOSTNET-EDGE-POOL-EAST-FORWARD would pass the kernel\'s 28; use a shorter name'],
+    [{ nodeSelector: { 'kubernetes.io/os': 'linux' } }, 'test/Firewall: nodeSelector.kubernetes.io/os "linux" is set by the firewall for each agent (linux, windows); choose the OSs with the profile\'s nodeOs instead'],
+    [{ nodeSelector: { 'node pool': 'edge' } }, 'test/Firewall: nodeSelector key "node pool" must be a label key'],
+    [{ nodeSelector: { 'node-pool': 'edge;rm -rf /' } }, 'test/Firewall: nodeSelector.node-pool "edge;rm -rf /" must be a label value'],
+    [{ nodeSelector: { 'node-pool': 'x'.repeat(64) } }, `test/Firewall: nodeSelector.node-pool "${'x'.repeat(64)}" must be a label value`],
+  ])('refuses %j', (props, message) => {
+    expect(() => new NodeFirewall(Testing.chart(), 'Firewall', { profile: ClusterProfiles.k2s(), ...props })).toThrow(message);
   });
 });

@@ -2,10 +2,14 @@ import { closestName, count, displayFile, fieldPath, shortValue } from './config
 import { readConfigYaml } from './config-yaml';
 import { imageProblem } from '../constructs/image-reference';
 import { LinuxBackend } from '../constructs/node-firewall';
+import { hostNamesProblem } from '../dialects/host-names';
 import { Cidr, parseCidr } from '../policy/cidr';
 import { FirewallMode } from '../policy/firewall-mode';
 import { FirewallRuleProps } from '../policy/firewall-rule';
-import { DNS_DOMAIN, HOST_PATH, HOST_PORT, SYSTEM_NAMESPACE_PROBLEM, WINDOWS_PATH, WINDOWS_PATH_PROBLEM, isSystemNamespace, namespaceProblem } from '../policy/k8s-names';
+import {
+  DNS_DOMAIN, HOST_PATH, HOST_PORT, OS_LABEL, OS_LABEL_PROBLEM, SYSTEM_NAMESPACE_PROBLEM, WINDOWS_PATH, WINDOWS_PATH_PROBLEM, isSystemNamespace,
+  labelKeyProblem, labelValueProblem, namespaceProblem,
+} from '../policy/k8s-names';
 import { NodeOs } from '../policy/node-os';
 import { PortRange, portRangeProblem } from '../policy/port-range';
 import { Protocol, RuleAction, TrafficScope, hasPorts } from '../policy/protocol';
@@ -55,13 +59,15 @@ export interface ClusterConfig {
   readonly windowsMetricsTextfileDirectory?: string;
   /** NodeFirewallProps.podMonitor. @default - the NodeFirewall's default */
   readonly podMonitor?: boolean;
+  /** NodeFirewallProps.nodeSelector: labels a node must carry. @default - every node of the profile's OSs */
+  readonly nodeSelector?: Record<string, string>;
 }
 
 const FIELDS = ['podCidrs', 'serviceCidrs', 'clusterDnsIp', 'upstreamResolvers', 'nodeCidrs', 'nodeLocalDnsIp', 'customResolvers',
   'infrastructure', 'exemptions', 'namespace', 'createNamespace', 'nodeOs', 'name', 'linuxImage',
   'windowsImage', 'linuxBackend', 'iptablesMode', 'reapplyIntervalSeconds', 'allowAnyAddress', 'mode', 'driftCheckIntervalSeconds',
   'maxUnavailable', 'minReadySeconds', 'checkImage', 'apiServer', 'clusterDomain', 'nodeExporterImage', 'metricsPort',
-  'metricsTextfileDirectory', 'grafanaDashboard', 'windowsExporterImage', 'windowsMetricsTextfileDirectory', 'podMonitor', 'dropLog'];
+  'metricsTextfileDirectory', 'grafanaDashboard', 'windowsExporterImage', 'windowsMetricsTextfileDirectory', 'podMonitor', 'dropLog', 'nodeSelector'];
 const RULE_FIELDS = ['id', 'action', 'protocol', 'scopes', 'sources', 'destinations', 'sourcePorts', 'destinationPorts', 'nodeOs',
   'description', 'overrideFailsafe'];
 const INFRA_FIELDS = ['id', 'protocol', 'ports', 'scopes', 'nodeOs', 'fromPods', 'description'];
@@ -152,7 +158,13 @@ export function parseClusterConfig(file: string, doc: unknown, base: ClusterProf
     profile: profile as unknown as ClusterProfile,
     exemptions: raw.exemptions === undefined ? [] : read.exemptions(raw.exemptions),
     customResolvers: raw.customResolvers === undefined ? [] : read.cidrs('customResolvers', raw.customResolvers, CIDR_EXAMPLE, true),
-    name: optional('name', (path, value) => read.matching(path, value, OBJECT_NAME, 'must be a DNS-1123 label of at most 40 characters, like "hostnet"')),
+    name: optional('name', (path, value) => {
+      const name = read.matching(path, value, OBJECT_NAME, 'must be a DNS-1123 label of at most 40 characters, like "hostnet"');
+      const problem = hostNamesProblem(name);
+      if (problem) throw fail(path, value, problem);
+      return name;
+    }),
+    nodeSelector: optional('nodeSelector', (path, value) => read.labels(path, value)),
     linuxImage: optional('linuxImage', image),
     windowsImage: optional('windowsImage', image),
     iptablesMode: optional('iptablesMode', (path, value) => read.oneOf(path, value, ['auto', 'legacy', 'nft'])),
@@ -200,6 +212,23 @@ class Reader {
     const missing = required.find((key) => entry[key] === undefined);
     if (missing) throw this.fail(path, value, `has no ${missing}; each entry needs ${required.join(', ')}`);
     return entry;
+  }
+
+  /** A map of Kubernetes label keys to label values, without the OS label the agents set themselves. */
+  public labels(path: string, value: unknown): Record<string, string> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw this.fail(path, value, 'must map label keys to label values, like {node-pool: edge}');
+    const labels: Record<string, string> = {};
+    for (const [key, label] of Object.entries(value as Record<string, unknown>)) {
+      const at = fieldPath(path, key);
+      const keyProblem = labelKeyProblem(key);
+      if (keyProblem) throw this.fail(at, key, keyProblem);
+      if (key === OS_LABEL) throw this.fail(at, label, OS_LABEL_PROBLEM);
+      if (typeof label !== 'string') throw this.fail(at, label, 'must be a label value in quotes (a string), like "edge"');
+      const valueProblem = labelValueProblem(label);
+      if (valueProblem) throw this.fail(at, label, valueProblem);
+      labels[key] = label;
+    }
+    return labels;
   }
 
   public list(path: string, value: unknown, expected: string): unknown[] {

@@ -34,27 +34,30 @@ export class HostnetChart extends Chart {
       windowsExporterImage: config.windowsExporterImage,
       windowsMetricsTextfileDirectory: config.windowsMetricsTextfileDirectory,
       podMonitor: config.podMonitor,
+      nodeSelector: config.nodeSelector,
     });
     if (config.customResolvers.length > 0) this.firewall.dns.addResolver(DnsResolver.custom(...config.customResolvers));
-    for (const exemption of config.exemptions) this.firewall.addRule(exemption.id, exemption.props);
-    if (config.file !== undefined) this.checkRulesAgainst(config.file, config.exemptions.map((e) => e.id));
+    const addExemptions = () => {
+      for (const exemption of config.exemptions) this.firewall.addRule(exemption.id, exemption.props);
+    };
+    if (config.file === undefined) addExemptions();
+    else this.reportAgainst(config.file, config.exemptions.map((e) => e.id), addExemptions);
   }
 
   /**
-   * Compiles the policy now, for every OS, so that a rule problem is reported against the override
-   * file and the exemption it came from (`exemptions[2].destinations …`), not at synth time.
+   * Adds the exemptions (addRule compiles the policy with each, for every OS) so that a rule problem
+   * is reported against the override file and the exemption it came from
+   * (`exemptions[2].destinations …`), not against the construct path.
    */
-  private checkRulesAgainst(file: string, exemptionIds: string[]): void {
-    for (const os of this.firewall.profile.nodeOs) {
-      try {
-        this.firewall._compile(os);
-      } catch (error) {
-        const message = (error as Error).message;
-        const rule = /^.*?: rule '([^']+)': (.*)$/.exec(message);
-        const index = rule ? exemptionIds.indexOf(rule[1]) : -1;
-        if (rule && index >= 0) throw new Error(`${file}: exemptions[${index}].${rule[2]}`);
-        throw new Error(`${file}: ${message.slice(message.indexOf(': ') + 2)}`);
-      }
+  private reportAgainst(file: string, exemptionIds: string[], addExemptions: () => void): void {
+    try {
+      addExemptions();
+    } catch (error) {
+      const message = (error as Error).message;
+      const rule = /^.*?: rule '([^']+)': (.*)$/.exec(message);
+      const index = rule ? exemptionIds.indexOf(rule[1]) : -1;
+      if (rule && index >= 0) throw new Error(`${file}: exemptions[${index}].${rule[2]}`);
+      throw new Error(`${file}: ${message.slice(message.indexOf(': ') + 2)}`);
     }
   }
 }

@@ -21,6 +21,8 @@ export interface LinuxNodeAgentProps {
    * xtables lock with kube-proxy) rather than nft alone (netlink: NET_ADMIN is enough).
    */
   readonly usesIptables: boolean;
+  /** Labels the nodes must carry besides the OS label. */
+  readonly nodeSelector?: Record<string, string>;
   readonly maxUnavailable: number;
   readonly minReadySeconds: number;
   /** How hostnet.prom leaves the node: a node-exporter sidecar, or the user's exporter's textfile directory. */
@@ -95,6 +97,7 @@ export class LinuxNodeAgent extends NodeAgent {
       tolerations: [{ operator: 'Exists' }],
       securityContext: { seccompProfile: { type: 'RuntimeDefault' } },
       scriptsMode: 0o555,
+      nodeSelector: props.nodeSelector,
       maxUnavailable: props.maxUnavailable,
       minReadySeconds: props.minReadySeconds,
       initContainers: [{

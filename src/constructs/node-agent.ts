@@ -24,6 +24,8 @@ export interface NodeAgentProps {
   readonly scriptsMode?: number;
   /** @default - none */
   readonly initContainers?: k8s.Container[];
+  /** Labels the nodes must carry besides the OS label (a node pool). @default - every node of the OS */
+  readonly nodeSelector?: Record<string, string>;
   /** Nodes whose pod may be replaced at once during a rollout. */
   readonly maxUnavailable: number;
   /** Seconds a new pod must be Ready before the rollout moves on. */
@@ -68,7 +70,7 @@ export class NodeAgent extends Construct {
           metadata: { labels, annotations: { [POLICY_HASH_ANNOTATION]: Lazy.any({ produce: () => policyHash(produceFiles()) }) } },
           spec: {
             os: props.os === NodeOs.WINDOWS ? { name: 'windows' } : undefined,
-            nodeSelector: { 'kubernetes.io/os': props.os },
+            nodeSelector: { ...props.nodeSelector, 'kubernetes.io/os': props.os },
             tolerations: props.tolerations,
             hostNetwork: true,
             priorityClassName: 'system-node-critical',

@@ -8,19 +8,22 @@ import { OBJECT_NAME, firewallLabels } from './labels';
 import { LinuxNodeAgent, MetricsExport } from './linux-node-agent';
 import { WindowsMetricsExport, WindowsNodeAgent } from './windows-node-agent';
 import { DnsCheck } from '../dialects/agent-options';
+import { hostIdentifiers, hostNames, hostNamesProblem } from '../dialects/host-names';
 import { renderIptables } from '../dialects/iptables';
 import { renderNftables } from '../dialects/nftables';
 import { renderWindowsFirewall } from '../dialects/windows-firewall';
 import { grafanaDashboard } from '../observability/dashboard';
 import { hostOrCidr, parseCidr } from '../policy/cidr';
-import { compilePolicy } from '../policy/compile-policy';
+import { IncrementalPolicyCheck, compilePolicy } from '../policy/compile-policy';
 import { CompiledPolicy } from '../policy/compiled-policy';
 import { DnsResolver, DnsResolverKind } from '../policy/dns-resolver';
 import { nodeFailsafes } from '../policy/failsafes';
 import { FirewallMode } from '../policy/firewall-mode';
 import { FirewallPolicy } from '../policy/firewall-policy';
-import { FirewallRuleProps } from '../policy/firewall-rule';
-import { DNS_DOMAIN, HOST_PATH, HOST_PORT, SYSTEM_NAMESPACE_PROBLEM, WINDOWS_PATH, WINDOWS_PATH_PROBLEM, isSystemNamespace } from '../policy/k8s-names';
+import { FirewallRuleProps, NamedRule, RuleOrigin } from '../policy/firewall-rule';
+import {
+  DNS_DOMAIN, HOST_PATH, HOST_PORT, SYSTEM_NAMESPACE_PROBLEM, WINDOWS_PATH, WINDOWS_PATH_PROBLEM, isSystemNamespace, nodeSelectorProblem,
+} from '../policy/k8s-names';
 import { NodeOs } from '../policy/node-os';
 import { ClusterProfile } from '../profiles/cluster-profile';
 import { infrastructureRules, profileResolvers } from '../profiles/profile-rules';
@@ -31,7 +34,7 @@ import { libraryVersion } from '../version';
 export enum LinuxBackend {
   /** iptables-restore into own chains (legacy or nft, as the node uses) with ipsets for lists. */
   IPTABLES = 'iptables',
-  /** One own nftables table (`inet hostnet`) replaced atomically by `nft -f`, with sets for lists. */
+  /** One own nftables table (`inet hostnet`, `inet hostnet-<name>` for other names) replaced atomically by `nft -f`, with sets for lists. */
   NFTABLES = 'nftables',
 }
 
@@ -68,10 +71,21 @@ export interface NodeFirewallProps {
    */
   readonly policy?: FirewallPolicy;
   /**
-   * Base name of the objects (DaemonSet `<name>-linux`, ...).
+   * Base name of the objects (DaemonSet `<name>-linux`, ...) and of what the firewall owns on a node.
+   * That is its iptables chains, nft table, ipsets, Windows rule group and state files: two firewalls of
+   * different names never touch each other's rules. The default keeps the identifiers of earlier
+   * releases (HOSTNET-INPUT, `inet hostnet`, group cdk8s-hostnet); any other name has at most 12
+   * characters (HOSTNET-<NAME>-FORWARD must fit an iptables chain name).
    * @default 'hostnet'
    */
   readonly name?: string;
+  /**
+   * Labels a node must carry to run this firewall (a node pool: an edge pool and a worker pool can
+   * carry different policies). Merged with the `kubernetes.io/os` label of each agent, which it may
+   * not set. On a node two firewalls select, a packet passes only if both allow it (README).
+   * @default - every node of the profile's OSs
+   */
+  readonly nodeSelector?: { [key: string]: string };
   /**
    * Namespace of the objects.
    * @default - the profile's namespace
@@ -232,6 +246,12 @@ export class NodeFirewall extends Construct {
   public readonly name: string;
   /** Namespace of the objects. */
   public readonly namespace: string;
+  /** Labels a node must carry to run this firewall, besides its OS (empty: every node). */
+  public readonly nodeSelector: { [key: string]: string };
+  /** The Linux metrics sidecar's port on the node, if it runs one. */
+  private readonly sidecarPort?: number;
+  /** The policy's checks (addRule), for the DNS resolvers they were made with. */
+  private checks?: { key: string; byOs: IncrementalPolicyCheck[] };
 
   /** Checks the props and profile, throwing with this construct's path, and declares the agents of the profile's node OSs. */
   public constructor(scope: Construct, id: string, props: NodeFirewallProps) {
@@ -244,9 +264,21 @@ export class NodeFirewall extends Construct {
     this.namespace = this.profile.namespace;
     const fail = (field: string, value: unknown, problem: string) => new Error(`${this.node.path}: ${field} ${JSON.stringify(value)} ${problem}`);
     if (!OBJECT_NAME.test(this.name)) throw fail('name', this.name, 'must be a DNS-1123 label of at most 40 characters');
+    const hostProblem = hostNamesProblem(this.name);
+    if (hostProblem) throw fail('name', this.name, hostProblem);
+    const others = this.node.root.node.findAll().filter((c): c is NodeFirewall => c !== this && c instanceof NodeFirewall);
     // the same name emits every object twice (and, on a node, the same chains and table)
-    const twin = this.node.root.node.findAll().find((c) => c !== this && c instanceof NodeFirewall && c.name === this.name);
+    const twin = others.find((c) => c.name === this.name);
     if (twin) throw fail('name', this.name, `is already the name of the NodeFirewall at ${twin.node.path}; give each NodeFirewall a name of its own`);
+    // (names map one to one to host identifiers; this keeps it so should the mapping change)
+    const ours = hostIdentifiers(hostNames(this.name));
+    for (const other of others) {
+      const shared = hostIdentifiers(hostNames(other.name)).find((identifier) => ours.includes(identifier));
+      if (shared) throw fail('name', this.name, `would own ${shared} on a node, as the NodeFirewall at ${other.node.path} does; choose another name`);
+    }
+    const selectorProblem = nodeSelectorProblem(props.nodeSelector ?? {});
+    if (selectorProblem) throw fail(...selectorProblem);
+    this.nodeSelector = { ...props.nodeSelector };
     const createNamespace = props.createNamespace ?? true;
     if (createNamespace && isSystemNamespace(this.namespace)) {
       throw fail('namespace', this.namespace, SYSTEM_NAMESPACE_PROBLEM);
@@ -298,6 +330,13 @@ export class NodeFirewall extends Construct {
     if (props.podMonitor && sidecarOn.length === 0) {
       throw fail('podMonitor', true, 'needs a metrics sidecar to scrape, but every agent writes into the exporter you run (metricsTextfileDirectory, windowsMetricsTextfileDirectory)');
     }
+    // the sidecars listen on the node's own network: two on one node need two ports
+    this.sidecarPort = metrics.kind === 'sidecar' && this.profile.nodeOs.includes(NodeOs.LINUX) ? metricsPort : undefined;
+    const portTwin = others.find((other) => other.sidecarPort !== undefined && other.sidecarPort === this.sidecarPort
+      && mayShareNodes(this.nodeSelector, other.nodeSelector));
+    if (portTwin) {
+      throw fail('metricsPort', metricsPort, `is also the metrics port of the NodeFirewall at ${portTwin.node.path}, whose nodeSelector may select the same nodes; give each its own port`);
+    }
     const apiServer = this.profile.apiServer;
     if (apiServer !== undefined && !HOST_PORT.test(apiServer)) {
       throw fail('apiServer', apiServer, 'must be host:port or [ipv6]:port, like 172.19.1.100:6443');
@@ -343,11 +382,14 @@ export class NodeFirewall extends Construct {
     }
     if (props.podMonitor) new AgentPodMonitor(this, 'PodMonitor', { name: this.name, namespace: this.namespace });
     this.dns = new DnsExemption(this, 'Dns', { resolvers: profileResolvers(this.profile), allowAnyAddress });
+    // a bad rule or a deny cutting a failsafe throws here, at the call that made it, not at synth
+    this.policyChecks();
 
     if (this.profile.nodeOs.includes(NodeOs.LINUX)) {
       new LinuxNodeAgent(this, 'Linux', {
         name: this.name,
         namespace: this.namespace,
+        nodeSelector: this.nodeSelector,
         image,
         checkImage,
         iptablesMode,
@@ -366,6 +408,7 @@ export class NodeFirewall extends Construct {
       new WindowsNodeAgent(this, 'Windows', {
         name: this.name,
         namespace: this.namespace,
+        nodeSelector: this.nodeSelector,
         image: windowsImage,
         reapplySeconds,
         maxUnavailable,
@@ -377,16 +420,44 @@ export class NodeFirewall extends Construct {
     }
   }
 
-  /** Adds a rule to the policy. */
+  /**
+   * Adds a rule to the policy, checked here with the failsafes: a bad rule throws now, naming this
+   * construct's path, and the policy stays as it was.
+   */
   public addRule(id: string, props: FirewallRuleProps): NodeFirewall {
-    this.policy.addRule(id, props);
+    const rule: NamedRule = { id, origin: RuleOrigin.USER, props };
+    const checks = this.policyChecks();
+    const parts = checks.map((check) => check.check(rule));
+    this.policy._addRule(this.node.path, id, props);
+    checks.forEach((check, i) => check.record(rule, parts[i]));
     return this;
+  }
+
+  /**
+   * The policy's checks per node OS, as synth will compile it (throwing with this construct's path),
+   * kept up to date rule by rule; made anew when `dns.addResolver` changed the failsafes.
+   */
+  private policyChecks(): IncrementalPolicyCheck[] {
+    const key = JSON.stringify(this.dns.resolvers);
+    if (this.checks?.key !== key) {
+      this.checks = { key, byOs: this.profile.nodeOs.map((os) => new IncrementalPolicyCheck(this.node.path, this.policy, this.failsafes(os), os)) };
+    }
+    return this.checks.byOs;
+  }
+
+  private failsafes(os: NodeOs): NamedRule[] {
+    return [...nodeFailsafes(), ...infrastructureRules(this.profile, os), ...this.dns._rules()];
   }
 
   /** @internal the checked policy for nodes of one OS, with every failsafe; throws naming this construct's path */
   public _compile(os: NodeOs): CompiledPolicy {
-    return compilePolicy(this.node.path, this.policy, [...nodeFailsafes(), ...infrastructureRules(this.profile, os), ...this.dns._rules()], os);
+    return compilePolicy(this.node.path, this.policy, this.failsafes(os), os);
   }
+}
+
+/** Whether one node can carry the labels of both selectors: no key of both asks for two values. */
+function mayShareNodes(a: { [key: string]: string }, b: { [key: string]: string }): boolean {
+  return Object.keys(a).every((key) => b[key] === undefined || b[key] === a[key]);
 }
 
 /** The resolvers the agent checks, the cluster DNS Service first: single addresses only (a CIDR names no server). */

@@ -22,6 +22,8 @@ export interface WindowsNodeAgentProps {
   readonly image: string;
   /** The same value as `scripts().agent.reapplySeconds`, which run.ps1 takes. */
   readonly reapplySeconds: number;
+  /** Labels the nodes must carry besides the OS label. */
+  readonly nodeSelector?: Record<string, string>;
   readonly maxUnavailable: number;
   readonly minReadySeconds: number;
   readonly taints: NodeTaint[];
@@ -61,6 +63,7 @@ export class WindowsNodeAgent extends NodeAgent {
       name: props.name,
       namespace: props.namespace,
       os: NodeOs.WINDOWS,
+      nodeSelector: props.nodeSelector,
       maxUnavailable: props.maxUnavailable,
       minReadySeconds: props.minReadySeconds,
       files: () => {
@@ -88,7 +91,7 @@ export class WindowsNodeAgent extends NodeAgent {
         },
         // the loop's verdict: Ready once the policy passed its checks, otherwise the reason
         readinessProbe: {
-          exec: { command: [...POWERSHELL, '-Command', renderWindowsReadiness()] },
+          exec: { command: [...POWERSHELL, '-Command', renderWindowsReadiness(props.name)] },
           periodSeconds: 10,
           timeoutSeconds: 10,
           failureThreshold: 1,

@@ -1,5 +1,6 @@
 import { DROP_LOG_BURST, DROP_LOG_PER_MINUTE, dropLogPrefix, renderDropLogReader } from './drop-log';
-import { LinuxSet, LinuxSetRegistry, SET_PREFIX, fitsMultiport } from './linux-sets';
+import { HostNames, hostNames } from './host-names';
+import { LinuxSet, LinuxSetRegistry, fitsMultiport } from './linux-sets';
 import { LOCK_FUNCTIONS, LOCK_OR_EXIT, REPORT_FAILURE, SIGNAL_TRAPS, lockCheck, modeComment } from './node-lock';
 import { denyIds, iptablesMetrics } from './rule-metrics';
 import { comment, expandingHeredoc, heredoc, shQuote } from './shell';
@@ -17,15 +18,25 @@ export interface LinuxScripts {
   readonly dropLog: string;
 }
 
-/** Our chains and the built-in chain each hangs off. Fixed names: operators grep for them. */
-const CHAINS: Record<TrafficScope, { builtin: string; chain: string; loopback?: string; what: string }> = {
-  [TrafficScope.NODE_INGRESS]: { builtin: 'INPUT', chain: 'HOSTNET-INPUT', loopback: '-i lo', what: 'packets addressed to this node' },
-  [TrafficScope.NODE_EGRESS]: { builtin: 'OUTPUT', chain: 'HOSTNET-OUTPUT', loopback: '-o lo', what: 'packets this node sends' },
-  [TrafficScope.POD_FORWARD]: { builtin: 'FORWARD', chain: 'HOSTNET-FORWARD', what: 'packets this node routes for pods' },
-};
+/** Our chains and the built-in chain each hangs off. Names from the firewall's name: operators grep for them. */
+type Chains = Record<TrafficScope, { builtin: string; chain: string; loopback?: string; what: string }>;
 
-/** Comment on the jumps we insert: how remove.sh finds exactly ours. */
-const JUMP_TAG = 'cdk8s-hostnet';
+function chainsOf(names: HostNames): Chains {
+  return {
+    [TrafficScope.NODE_INGRESS]: { builtin: 'INPUT', chain: names.chains.input, loopback: '-i lo', what: 'packets addressed to this node' },
+    [TrafficScope.NODE_EGRESS]: { builtin: 'OUTPUT', chain: names.chains.output, loopback: '-o lo', what: 'packets this node sends' },
+    [TrafficScope.POD_FORWARD]: { builtin: 'FORWARD', chain: names.chains.forward, what: 'packets this node routes for pods' },
+  };
+}
+
+/**
+ * An extended regular expression (grep -E) for the iptables-save lines that name one of our chains
+ * exactly: its declaration, its rules, and rules that jump to it. Another firewall's chain
+ * (HOSTNET-<NAME>-INPUT) never matches, though it may contain ours as a substring.
+ */
+function ownLinesRegex(names: HostNames): string {
+  return `(^:|^-A | -[jg] )(${Object.values(names.chains).join('|')})( |$)`;
+}
 
 /**
  * Renders the policy for iptables (legacy or nft, chosen on the node): own chains applied with one
@@ -33,12 +44,13 @@ const JUMP_TAG = 'cdk8s-hostnet';
  */
 // `name` is a Kubernetes object name (validated by the construct): safe in a shell word.
 export function renderIptables(policy: CompiledPolicy, name: string, mode: FirewallMode = FirewallMode.ENFORCE): LinuxScripts {
-  const sets = new LinuxSetRegistry();
+  const names = hostNames(name);
+  const sets = new LinuxSetRegistry(names);
   const ids = denyIds(policy);
   const logPrefix = (id: string) => dropLogPrefix(name, ids, id, mode);
-  const v4 = renderFamily(policy, 'ipv4', sets, mode, logPrefix);
-  const v6 = renderFamily(policy, 'ipv6', sets, mode, logPrefix);
-  return { apply: applyScript(policy, name, v4, v6, sets.all(), mode), remove: removeScript(name), dropLog: renderDropLogReader(name, ids) };
+  const v4 = renderFamily(policy, 'ipv4', sets, mode, chainsOf(names), logPrefix);
+  const v6 = renderFamily(policy, 'ipv6', sets, mode, chainsOf(names), logPrefix);
+  return { apply: applyScript(policy, names, v4, v6, sets.all(), mode), remove: removeScript(names), dropLog: renderDropLogReader(name, ids) };
 }
 
 /**
@@ -51,13 +63,13 @@ function dropLines(match: string, id: string, mode: FirewallMode, logPrefix: (id
 }
 
 function renderFamily(
-  policy: CompiledPolicy, family: Family, sets: LinuxSetRegistry, mode: FirewallMode,
+  policy: CompiledPolicy, family: Family, sets: LinuxSetRegistry, mode: FirewallMode, chains: Chains,
   logPrefix: (id: string) => string,
 ): string[] {
-  const lines = ['*filter', ...ALL_SCOPES.map((s) => `:${CHAINS[s].chain} - [0:0]`)];
+  const lines = ['*filter', ...ALL_SCOPES.map((s) => `:${chains[s].chain} - [0:0]`)];
   const governed = governedProtocols(policy);
   for (const scope of ALL_SCOPES) {
-    const { chain, loopback, what } = CHAINS[scope];
+    const { chain, loopback, what } = chains[scope];
     lines.push('', comment(`${chain}: ${what}`));
     if (loopback) lines.push(`-A ${chain} ${loopback} -m comment --comment loopback -j RETURN`);
     lines.push(`-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment replies -j RETURN`);
@@ -150,8 +162,10 @@ esac`;
 /** Seconds iptables-legacy waits for the xtables lock that kube-proxy and the CNI also take. */
 const XTABLES_WAIT = 10;
 
-function applyScript(policy: CompiledPolicy, name: string, v4: string[], v6: string[], sets: LinuxSet[], mode: FirewallMode): string {
-  const jumps = ALL_SCOPES.map((s) => `${CHAINS[s].builtin}:${CHAINS[s].chain}`).join(' ');
+function applyScript(policy: CompiledPolicy, names: HostNames, v4: string[], v6: string[], sets: LinuxSet[], mode: FirewallMode): string {
+  const { name, jumpTag, setPrefix } = names;
+  const chains = chainsOf(names);
+  const jumps = ALL_SCOPES.map((s) => `${chains[s].builtin}:${chains[s].chain}`).join(' ');
   const setLines = sets.flatMap((set) => {
     const type = set.kind === 'ports' ? 'bitmap:port range 1-65535' : `hash:net family ${set.family === 'ipv4' ? 'inet' : 'inet6'} maxelem ${maxelem(set)}`;
     // a scratch set unique to this run, filled and swapped in: the live set is never partial
@@ -177,8 +191,8 @@ ${DETECT_MODE}
 # \`apply.sh state\` prints what of ours is in force (rule lines, set names and sizes) and changes
 # nothing: the agent compares it with what it printed after the apply, to find drift cheaply.
 if [ "\${1:-}" = state ]; then
-  "iptables-$mode-save" -t filter 2>/dev/null | grep -e HOSTNET || true
-  if [ "$ipv6" = true ]; then "ip6tables-$mode-save" -t filter 2>/dev/null | grep -e HOSTNET || true; fi
+  "iptables-$mode-save" -t filter 2>/dev/null | grep -E -e '${ownLinesRegex(names)}' || true
+  if [ "$ipv6" = true ]; then "ip6tables-$mode-save" -t filter 2>/dev/null | grep -E -e '${ownLinesRegex(names)}' || true; fi
   our_sets="${sets.map((set) => set.name).join(' ')}"
   for set in $our_sets; do
     ipset list -t "$set" 2>/dev/null | grep -e '^Name:' -e '^Number of entries:' || echo "missing set $set"
@@ -186,7 +200,7 @@ if [ "\${1:-}" = state ]; then
   exit 0
 fi
 
-${iptablesMetrics(denyIds(policy), mode)}
+${iptablesMetrics(names, denyIds(policy), mode)}
 
 ${LOCK_FUNCTIONS}
 
@@ -199,11 +213,11 @@ cleanup_sets() {
   command -v ipset >/dev/null 2>&1 || return 0
   for set in $(ipset list -n 2>/dev/null); do
     case "$applied:$set" in
-      ${keepCase}*:${SET_PREFIX}*) ipset destroy "$set" 2>/dev/null || true ;;
+      ${keepCase}*:${setPrefix}*) ipset destroy "$set" 2>/dev/null || true ;;
     esac
   done
 }
-have_rules() { "iptables-$mode-save" -t filter 2>/dev/null | grep -q -e '-j HOSTNET-INPUT'; }
+have_rules() { "iptables-$mode-save" -t filter 2>/dev/null | grep -q -E -e ' -j ${names.chains.input}( |$)'; }
 ${REPORT_FAILURE}
 on_exit() {
   if [ "$locked" = true ]; then cleanup_sets; fi
@@ -239,9 +253,9 @@ jump_fixes() {
   for pair in ${jumps}; do
     builtin=\${pair%%:*}
     chain=\${pair#*:}
-    jump="-A $builtin -m comment --comment ${JUMP_TAG} -j $chain"
+    jump="-A $builtin -m comment --comment ${jumpTag} -j $chain"
     count=$(printf '%s\\n' "$saved" | grep -c -x -F -e "$jump" || true)
-    if [ "$count" -eq 0 ]; then echo "-I $builtin 1 -m comment --comment ${JUMP_TAG} -j $chain"; fi
+    if [ "$count" -eq 0 ]; then echo "-I $builtin 1 -m comment --comment ${jumpTag} -j $chain"; fi
     while [ "$count" -gt 1 ]; do echo "-D \${jump#-A }"; count=$((count - 1)); done
   done
 }
@@ -268,12 +282,20 @@ function maxelem(set: LinuxSet): number {
   return Math.max(65536, set.members.length);
 }
 
-function removeScript(name: string): string {
-  const chains = ALL_SCOPES.map((s) => CHAINS[s].chain).join(' ');
+function removeScript(names: HostNames): string {
+  const { name, setPrefix } = names;
+  const chainList = Object.values(names.chains);
+  const chains = chainList.join(' ');
+  const ownRules = chainList.map((c) => `"-A ${c} "*`).join('|');
+  // one case arm per chain: a rule (ours or not) that jumps or goes to it, at the end of the line or not
+  const jumpArms = chainList.map((c) => `${['j', 'g'].flatMap((t) => [`"-A "*" -${t} ${c}"`, `"-A "*" -${t} ${c} "*`]).join('|')}) echo "-D \${line#-A }" ;;`)
+    .join('\n        ');
   return `#!/bin/sh
-# cdk8s-hostnet NodeFirewall ${shQuote(name)}: remove what apply.sh added (the HOSTNET-* chains with every
-# rule that jumps to them, ours or not, and the ${SET_PREFIX}* sets) and nothing else, from every iptables
-# flavour that holds them. Exits 1, saying what is left, when anything could not be removed.
+# cdk8s-hostnet NodeFirewall ${shQuote(name)}: remove what apply.sh added and nothing else, from every
+# iptables flavour that holds them: the chains ${chainList.join(', ')}
+# with every rule that jumps to them, ours or not, and the ${setPrefix}* sets. Another NodeFirewall's
+# chains and sets on this node stay.
+# Exits 1, saying what is left, when anything could not be removed.
 set -eu
 
 ${LEGACY_TABLES}
@@ -288,14 +310,14 @@ ${LOCK_OR_EXIT}
 # deleted (as iptables-save prints it), then the chain; the restore is atomic.
 remove_chains() {
   saved=$("$1-$2-save" -t filter 2>/dev/null) || return 0
-  case "$saved" in *":HOSTNET-"*) ;; *) return 0 ;; esac
+  printf '%s\\n' "$saved" | grep -q -E -e '^:(${chainList.join('|')}) ' || return 0
   {
     echo '*filter'
     for chain in ${chains}; do echo ":$chain - [0:0]"; done
     printf '%s\\n' "$saved" | while IFS= read -r line; do
       case "$line" in
-        "-A HOSTNET-"*) ;;
-        "-A "*" -j HOSTNET-"*|"-A "*" -g HOSTNET-"*) echo "-D \${line#-A }" ;;
+        ${ownRules}) ;;
+        ${jumpArms}
       esac
     done
     for chain in ${chains}; do echo "-X $chain"; done
@@ -315,10 +337,10 @@ done
 left=
 if command -v ipset >/dev/null 2>&1; then
   for set in $(ipset list -n); do
-    case "$set" in ${SET_PREFIX}*) ipset destroy "$set" || left="$left $set" ;; esac
+    case "$set" in ${setPrefix}*) ipset destroy "$set" || left="$left $set" ;; esac
   done
 elif [ -d /sys/module/ip_set ]; then
-  echo "hostnet: ipset is not installed, so the ${SET_PREFIX}* sets (if any) were not removed; run remove.sh where ipset is (the agent image)" >&2
+  echo "hostnet: ipset is not installed, so the ${setPrefix}* sets (if any) were not removed; run remove.sh where ipset is (the agent image)" >&2
   exit 1
 fi
 if [ -n "$left" ]; then

@@ -1,4 +1,5 @@
 import { createHash } from 'crypto';
+import { HostNames, ipsetName } from './host-names';
 import { Cidr, Family } from '../policy/cidr';
 import { PortRange } from '../policy/port-range';
 
@@ -11,12 +12,14 @@ export interface LinuxSet {
   readonly members: string[];
 }
 
-/** Prefix of every set this library owns, so cleanup never touches anyone else's. */
-export const SET_PREFIX = 'hostnet-';
-
-/** Collects sets by content, so identical lists share one set. */
+/**
+ * Collects sets by content, so identical lists share one set. Names start with the firewall's set
+ * prefix (`hostnet-` for the default name), so cleanup never touches another firewall's sets.
+ */
 export class LinuxSetRegistry {
   private readonly byName = new Map<string, LinuxSet>();
+
+  public constructor(private readonly names: HostNames) {}
 
   public addresses(family: Family, cidrs: Cidr[]): LinuxSet {
     return this.add('addresses', family, cidrs.map((c) => c.text));
@@ -31,8 +34,13 @@ export class LinuxSetRegistry {
   }
 
   private add(kind: LinuxSet['kind'], family: Family, members: string[]): LinuxSet {
-    const digest = createHash('sha256').update(`${kind}|${family}|${members.join(',')}`).digest('hex').slice(0, 10);
-    const name = `${SET_PREFIX}${kind === 'ports' ? 'p' : family === 'ipv4' ? '4' : '6'}-${digest}`;
+    const digest = createHash('sha256').update(`${kind}|${family}|${members.join(',')}`).digest('hex');
+    const name = ipsetName(this.names, kind === 'ports' ? 'p' : family === 'ipv4' ? '4' : '6', digest);
+    const existing = this.byName.get(name);
+    // a short digest (long firewall names) could name two lists alike: refuse rather than merge them
+    if (existing && existing.members.join(',') !== members.join(',')) {
+      throw new Error(`NodeFirewall ${this.names.name}: two address or port lists have the same ipset name ${name}; rename the firewall or a list`);
+    }
     const set = { name, kind, family, members };
     this.byName.set(name, set);
     return set;

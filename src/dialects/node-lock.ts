@@ -14,7 +14,8 @@ import { FirewallMode } from '../policy/firewall-mode';
  * that outlived its lease does not commit.
  */
 export const LOCK_FUNCTIONS = `# One apply or remove at a time on this node (see README: concurrency). The lock directory is a
-# host directory, so runs in other pods of this node see the same lock.
+# host directory, so runs in other pods of this node see the same lock; it is shared by every
+# NodeFirewall on the node (each touches only its own chains, table and sets, but one at a time).
 lock_dir="\${HOSTNET_LOCK_DIR:-/run/hostnet}"
 lock="$lock_dir/apply.lock"
 lock_wait="\${HOSTNET_LOCK_WAIT_SECONDS:-90}"

@@ -1,3 +1,4 @@
+import { HostNames } from './host-names';
 import { CompiledPolicy } from '../policy/compiled-policy';
 import { FirewallMode } from '../policy/firewall-mode';
 import { Protocol, RuleAction } from '../policy/protocol';
@@ -12,7 +13,7 @@ export const RULE_METRICS = {
 } as const;
 
 /** Shell: a newline in a variable, and the HELP/TYPE header plus the collected samples of both metrics. */
-const PRINT = `print_rule_metrics() {
+const PRINT = (names: HostNames) => `print_rule_metrics() {
   printf '# HELP ${RULE_METRICS.packets} Packets matched by each rule of the policy (action: drop, would_drop in audit mode, allow).\\n'
   printf '# TYPE ${RULE_METRICS.packets} counter\\n%s' "$packets"
   printf '# HELP ${RULE_METRICS.bytes} Bytes matched by each rule of the policy.\\n'
@@ -26,7 +27,7 @@ key=
 # adds one rule line's counters; consecutive lines of one rule (and labels) are summed
 count() {
   case " $deny_ids " in *" $1 "*) action=$drop_action ;; *) action=allow ;; esac
-  next="rule=\\"$1\\",action=\\"$action\\",direction=\\"$2\\",family=\\"$3\\""
+  next="rule=\\"$1\\",action=\\"$action\\",direction=\\"$2\\",family=\\"$3\\"${names.metricsLabel ? `,${names.metricsLabel.replace(/"/g, '\\"')}` : ''}"
   if [ "$next" != "$key" ]; then flush_rule; key=$next; pk=0; by=0; fi
   pk=$((pk + $4))
   by=$((by + $5))
@@ -47,20 +48,25 @@ drop_action=${mode === FirewallMode.AUDIT ? 'would_drop' : 'drop'}`;
  * The `apply.sh metrics` branch for iptables: reads `iptables-save -c` of our chains (after the
  * flavour is known). Ids that only route packets (loopback, replies, not-governed) are left out.
  */
-export function iptablesMetrics(dropping: string[], mode: FirewallMode): string {
+export function iptablesMetrics(names: HostNames, dropping: string[], mode: FirewallMode): string {
+  const chains = names.chains;
   return `# \`apply.sh metrics\` prints our rules' counters in the Prometheus text format and changes nothing.
 if [ "\${1:-}" = metrics ]; then
   ${header(dropping, mode).split('\n').join('\n  ')}
-  ${PRINT.split('\n').join('\n  ')}
-  # "[packets:bytes] -A HOSTNET-<CHAIN> ... --comment <id> ... -j DROP|RETURN"
+  ${PRINT(names).split('\n').join('\n  ')}
+  # "[packets:bytes] -A <our chain> ... --comment <id> ... -j DROP|RETURN" (only our chains: not another firewall's)
   count_family() {
     while IFS= read -r line; do
-      case "$line" in "["*"] -A HOSTNET-"*) ;; *) continue ;; esac
+      case "$line" in
+        "["*"] -A ${chains.input} "*) direction=ingress ;;
+        "["*"] -A ${chains.output} "*) direction=egress ;;
+        "["*"] -A ${chains.forward} "*) direction=forward ;;
+        *) continue ;;
+      esac
       case "$line" in *" -j LOG "*) continue ;; esac
       counters=\${line%%]*}
       counters=\${counters#[}
-      rest=\${line#*] -A HOSTNET-}
-      case "\${rest%% *}" in INPUT) direction=ingress ;; OUTPUT) direction=egress ;; *) direction=forward ;; esac
+      rest=\${line#*] -A }
       id=\${rest##*--comment }
       id=\${id%% *}
       case "$id" in loopback|replies|not-governed) continue ;; esac
@@ -82,11 +88,12 @@ fi`;
 }
 
 /** The `apply.sh metrics` branch for nftables: reads our table; every rule line that counts carries its family. */
-export function nftablesMetrics(table: string, dropping: string[], mode: FirewallMode): string {
+export function nftablesMetrics(names: HostNames, dropping: string[], mode: FirewallMode): string {
+  const table = `inet ${names.nftTable}`;
   return `# \`apply.sh metrics\` prints our rules' counters in the Prometheus text format and changes nothing.
 if [ "\${1:-}" = metrics ]; then
   ${header(dropping, mode).split('\n').join('\n  ')}
-  ${PRINT.split('\n').join('\n  ')}
+  ${PRINT(names).split('\n').join('\n  ')}
   direction=
   while IFS= read -r line; do
     case "$line" in

@@ -1,8 +1,8 @@
 import { AgentOptions } from './agent-options';
+import { DEFAULT_FIREWALL_NAME, hostNames, windowsMetricsGroup } from './host-names';
 import { firewallLogReader } from './windows-log-reader';
 import { windowsMetricsWriter } from './windows-metrics';
 import { psComment, psQuote } from './windows-powershell';
-import { WINDOWS_RULE_GROUP } from './windows-rules';
 import { FirewallMode } from '../policy/firewall-mode';
 
 /** The environment variable the pod spec fills with the pod's uid (downward API, metadata.uid). */
@@ -10,44 +10,47 @@ export const WINDOWS_POD_UID_ENV = 'HOSTNET_POD_UID';
 
 /** The files of the Windows agent, in the node directory ($Node) or this pod's directory ($Pod). */
 export const WINDOWS_AGENT_FILES = {
-  /** In $Node: the last policy that passed the checks on this node, first line `# hostnet-policy <id>`. */
-  good: 'good-apply.ps1',
+  /** In $Node: the default firewall's last policy that passed the checks on this node, first line `# hostnet-policy <id>` (host-names.ts: others'). */
+  good: hostNames(DEFAULT_FIREWALL_NAME).windowsGood,
   /** In $Pod: exists while this pod's policy (or the one it reverted to) passed its checks. */
   ready: 'ready',
   /** In $Pod: why the pod is not Ready, one line, shown by the readiness probe. */
   unready: 'unready',
-  /** In $Node: one directory per pod, named after its uid. */
-  pods: 'pods',
+  /** In $Node: the default firewall's directory of per-pod directories, named after the pod's uid (host-names.ts: others'). */
+  pods: hostNames(DEFAULT_FIREWALL_NAME).windowsPods,
   /** In $Node: hostnet.prom, for the windows_exporter sidecar (read by LOCAL SERVICE, its user). */
   metrics: 'metrics',
 };
-
-/** The inbound Allow rule for the metrics sidecar's port: `<prefix><port>`, in its own group. */
-export const WINDOWS_METRICS_RULE_PREFIX = 'cdk8s-hostnet-metrics-tcp-';
-export const WINDOWS_METRICS_RULE_GROUP = 'cdk8s-hostnet-metrics';
 
 /** The user the windows_exporter sidecar runs as: it may read the metrics directory, and nothing else of $Node. */
 export const WINDOWS_METRICS_READER = { user: 'NT AUTHORITY\\LOCAL SERVICE', sid: 'S-1-5-19' };
 
 /**
  * PowerShell statements that set `$Node` (the agent's directory on the host, ProgramData\cdk8s-hostnet)
- * and `$Pod` (this pod's directory in it, named after the pod's uid). run.ps1 and the readiness probe
- * both use them, so the two always agree on where the ready and unready files are. HOSTNET_NODE_DIR
- * and HOSTNET_POD_DIR move them, for a run outside a pod. The folder comes from the known-folder API,
- * not from $env:ProgramData, which depends on the environment block the container was given.
+ * and `$Pod` (this pod's directory in it, named after the pod's uid, under the firewall's own
+ * directory of pods). run.ps1 and the readiness probe both use them, so the two always agree on
+ * where the ready and unready files are. HOSTNET_NODE_DIR and HOSTNET_POD_DIR move them, for a run
+ * outside a pod. The folder comes from the known-folder API, not from $env:ProgramData, which
+ * depends on the environment block the container was given.
  */
-export const WINDOWS_AGENT_DIRS: readonly string[] = [
-  '$Node = if ($env:HOSTNET_NODE_DIR) { $env:HOSTNET_NODE_DIR } else { Join-Path ([Environment]::GetFolderPath(\'CommonApplicationData\')) \'cdk8s-hostnet\' }',
-  `$Pod = if ($env:HOSTNET_POD_DIR) { $env:HOSTNET_POD_DIR } else { Join-Path $Node ('${WINDOWS_AGENT_FILES.pods}\\' + $env:${WINDOWS_POD_UID_ENV}) }`,
-];
+export function windowsAgentDirs(name: string = DEFAULT_FIREWALL_NAME): string[] {
+  const pods = hostNames(name).windowsPods;
+  return [
+    '$Node = if ($env:HOSTNET_NODE_DIR) { $env:HOSTNET_NODE_DIR } else { Join-Path ([Environment]::GetFolderPath(\'CommonApplicationData\')) \'cdk8s-hostnet\' }',
+    `$Pod = if ($env:HOSTNET_POD_DIR) { $env:HOSTNET_POD_DIR } else { Join-Path $Node (${psQuote(`${pods}\\`)} + $env:${WINDOWS_POD_UID_ENV}) }`,
+  ];
+}
+
+/** The default firewall's `$Node` and `$Pod` statements (windowsAgentDirs). */
+export const WINDOWS_AGENT_DIRS: readonly string[] = windowsAgentDirs();
 
 /**
  * The readiness probe's script (one line, for powershell.exe -Command): Ready while run.ps1 says
  * so, otherwise the reason it wrote, which the kubelet shows as the probe's message.
  */
-export function renderWindowsReadiness(): string {
+export function renderWindowsReadiness(name: string = DEFAULT_FIREWALL_NAME): string {
   return [
-    ...WINDOWS_AGENT_DIRS,
+    ...windowsAgentDirs(name),
     `if (Test-Path -LiteralPath (Join-Path $Pod '${WINDOWS_AGENT_FILES.ready}')) { exit 0 }`,
     `$reason = Join-Path $Pod '${WINDOWS_AGENT_FILES.unready}'`,
     'if (Test-Path -LiteralPath $reason) { Get-Content -LiteralPath $reason } else { \'hostnet: the policy is not applied yet\' }',
@@ -70,6 +73,8 @@ export function renderWindowsAgent(o: AgentOptions & { policyId: string; metrics
     if (!Number.isInteger(value) || value < 1) throw new Error(`internal: ${key} ${value} is not a whole number of seconds`);
   }
   const api = o.apiServer ? splitHostPort(o.apiServer) : undefined;
+  // this firewall's own group and files: another NodeFirewall's agent on this host keeps its own
+  const names = hostNames(o.name);
   const dnsChecks = o.dnsChecks.map((c) => `  @{ Label = ${psQuote(c.label)}; Server = ${psQuote(c.server)} }`);
   const header = [
     `cdk8s-hostnet agent of NodeFirewall '${o.name}' on a Windows node, mode ${o.mode}.`,
@@ -83,7 +88,7 @@ export function renderWindowsAgent(o: AgentOptions & { policyId: string; metrics
     '- enforce/audit: the checks below run before and after the apply. A check that passed before and',
     '  fails after means this policy broke the node: it goes back to the last policy that passed here',
     '  (none: no rules), and this pod stays not Ready, so the rollout stops at this node.',
-    `- Every ${o.driftSeconds}s the rules of group '${WINDOWS_RULE_GROUP}' are compared with those just applied`,
+    `- Every ${o.driftSeconds}s the rules of group '${names.windowsGroup}' are compared with those just applied`,
     `  (apply.ps1 -State) and repaired when they differ, saying what changed; every ${o.reapplySeconds}s a full`,
     '  re-apply runs anyway.',
     '- remove: remove.ps1 runs, then the pod idles Ready; delete the objects once the rollout is done.',
@@ -110,11 +115,11 @@ export function renderWindowsAgent(o: AgentOptions & { policyId: string; metrics
     '',
     '# The mounted ConfigMap: read once, below. $Node and $Pod: see the readiness probe, which shares them.',
     '$Scripts = if ($env:HOSTNET_SCRIPTS) { $env:HOSTNET_SCRIPTS } else { $PSScriptRoot }',
-    ...WINDOWS_AGENT_DIRS,
-    `$PodsRoot = Join-Path $Node '${WINDOWS_AGENT_FILES.pods}'`,
+    ...windowsAgentDirs(o.name),
+    `$PodsRoot = Join-Path $Node ${psQuote(names.windowsPods)}`,
     '$PodApply = Join-Path $Pod \'apply.ps1\'',
     '$PodRemove = Join-Path $Pod \'remove.ps1\'',
-    `$Good = Join-Path $Node '${WINDOWS_AGENT_FILES.good}'`,
+    `$Good = Join-Path $Node ${psQuote(names.windowsGood)}`,
     `$Ready = Join-Path $Pod '${WINDOWS_AGENT_FILES.ready}'`,
     `$Unready = Join-Path $Pod '${WINDOWS_AGENT_FILES.unready}'`,
     '$PowerShell = Join-Path $PSHOME \'powershell.exe\'',
@@ -127,6 +132,7 @@ export function renderWindowsAgent(o: AgentOptions & { policyId: string; metrics
       ? `# hostnet.prom goes here, for the windows_exporter sidecar.\n$MetricsDir = if ($env:HOSTNET_METRICS_DIR) { $env:HOSTNET_METRICS_DIR } else { Join-Path $Node '${WINDOWS_AGENT_FILES.metrics}' }`
       : `# hostnet.prom goes here, for the windows_exporter the cluster runs (its --collector.textfile.directories).\n$MetricsDir = if ($env:HOSTNET_METRICS_DIR) { $env:HOSTNET_METRICS_DIR } else { ${psQuote(o.metricsDirectory)} }`,
     `$MetricsEvery = ${o.metricsSeconds}`,
+    `$MetricsGroup = ${psQuote(windowsMetricsGroup(names))}`,
     o.metricsPort === undefined ? '# No metrics sidecar: no port to open.\n$MetricsPort = 0'
       : `# The windows_exporter sidecar's port: Windows blocks unsolicited inbound TCP unless a rule allows it.\n$MetricsPort = ${o.metricsPort}`,
     '',
@@ -134,7 +140,7 @@ export function renderWindowsAgent(o: AgentOptions & { policyId: string; metrics
     '',
     firewallLogReader(o.mode),
     '',
-    windowsMetricsWriter({ mode: o.mode, backend: o.backend, version: o.version }),
+    windowsMetricsWriter({ mode: o.mode, backend: o.backend, version: o.version, file: names.metricsFile, label: names.metricsLabel }),
     '',
     START,
     o.mode === FirewallMode.REMOVE ? REMOVE_LOOP : ENFORCE_LOOP,
@@ -345,12 +351,12 @@ function Write-DriftReport([string]$Now, [string]$Applied) {
 }
 
 # Lets Prometheus reach the metrics sidecar: an inbound Allow rule for its port, in a group of its own
-# (apply.ps1 owns group ${WINDOWS_RULE_GROUP} and would remove it; remove.ps1 removes it with every
-# cdk8s-hostnet-* rule). An Allow rule never overrides a Block rule, so it cannot open what the policy blocks.
+# ($MetricsGroup: apply.ps1 prunes its own group and would remove it; remove.ps1 removes both).
+# An Allow rule never overrides a Block rule, so it cannot open what the policy blocks.
 function Open-MetricsPort {
   if ($MetricsPort -le 0) { return }
-  $name = "${WINDOWS_METRICS_RULE_PREFIX}$MetricsPort"
-  $group = '${WINDOWS_METRICS_RULE_GROUP}'
+  $name = "$MetricsGroup-tcp-$MetricsPort"
+  $group = $MetricsGroup
   Get-NetFirewallRule -Group $group -PolicyStore PersistentStore -ErrorAction SilentlyContinue | Where-Object { $_.Name -ne $name } | Remove-NetFirewallRule
   if (Get-NetFirewallRule -Name $name -PolicyStore PersistentStore -ErrorAction SilentlyContinue) { return }
   New-NetFirewallRule -Name $name -DisplayName "$($FirewallName): metrics (windows_exporter) on TCP $MetricsPort" -Group $group -Direction Inbound -Action Allow -Protocol TCP -LocalPort $MetricsPort -Profile Any -PolicyStore PersistentStore | Out-Null

@@ -35,7 +35,7 @@ function header(name: string): string[] {
  * a scrape never sees half a file. Needs `$MetricsDir` (empty: no metrics), `$RulePackets`,
  * `$RuleBytes`, `$Policy`, `$Reverts` and `$DriftRepairs`.
  */
-export function windowsMetricsWriter(o: { mode: string; backend: string; version: string }): string {
+export function windowsMetricsWriter(o: { mode: string; backend: string; version: string; file: string; label: string }): string {
   return `# --- Metrics (hostnet.prom) ---
 $ApplySuccess = 0
 $LastApply = 0
@@ -70,8 +70,17 @@ function Write-Metrics {
     `$lines.Add('hostnet_policy_info{policy_sha256="' + $(if ($EnforcedPolicy) { $EnforcedPolicy } else { 'none' }) + ${psQuote(`",mode="${o.mode}",backend="${o.backend}",version="${o.version}"} 1`)})`,
     ...GAUGES.flatMap(([name, variable]) => [...header(name), `$lines.Add('${name} ' + ${variable})`]),
   ].join('\n  ')}
+  # a firewall other than the default labels every series, so two firewalls' files on one node never clash
+  $label = ${psQuote(o.label)}
+  if ($label) {
+    $lines = @($lines | ForEach-Object {
+      if ($_.StartsWith('#')) { $_ }
+      elseif ($_ -match '^([a-z_]+)\{(.*)$') { $Matches[1] + '{' + $label + ',' + $Matches[2] }
+      else { $_ -replace '^([a-z_]+) ', ('$1{' + $label + '} ') }
+    })
+  }
   $text = ($lines -join "\`n") + "\`n"
-  $target = Join-Path $MetricsDir 'hostnet.prom'
+  $target = Join-Path $MetricsDir ${psQuote(o.file)}
   $temp = "$target.$PID"
   try {
     $null = [System.IO.Directory]::CreateDirectory($MetricsDir)

@@ -1,12 +1,16 @@
 import { createHash } from 'crypto';
+import { DEFAULT_FIREWALL_NAME, hostNames } from './host-names';
 import { Box, Interval, normalise, smallestComplement } from './windows-complement';
 import { Family, formatAddress, maxAddress } from '../policy/cidr';
 import { CompiledPolicy, CompiledRule, deniedByDefault } from '../policy/compiled-policy';
 import { PortRange } from '../policy/port-range';
 import { Protocol, RuleAction, TrafficScope } from '../policy/protocol';
 
-/** The rule group of every rule this library creates. Never `k2s`: K2s removes that group on setup. */
-export const WINDOWS_RULE_GROUP = 'cdk8s-hostnet';
+/**
+ * The rule group of the default firewall's rules; another firewall's is `cdk8s-hostnet-<name>`
+ * (host-names.ts). Never `k2s`: K2s removes that group on setup.
+ */
+export const WINDOWS_RULE_GROUP = hostNames(DEFAULT_FIREWALL_NAME).windowsGroup;
 
 /**
  * Most addresses or ports one rule lists; longer lists are split over several rules. Reports put the
@@ -18,7 +22,7 @@ export type WindowsDirection = 'Inbound' | 'Outbound';
 
 /** One Windows Firewall rule: New-NetFirewallRule's parameters. Undefined lists mean `Any`. */
 export interface WindowsRule {
-  /** Unique and stable: `cdk8s-hostnet-<key>-<hash of the content>`. */
+  /** Unique and stable: `cdk8s-hostnet-<key>-<hash of the content>` (`cdk8s-hostnet-<firewall>.<key>-<hash>` for other names). */
   readonly name: string;
   readonly displayName: string;
   readonly description: string;
@@ -77,6 +81,7 @@ const DIRECTIONS: { scope: TrafficScope; direction: WindowsDirection; word: stri
  * destination port), nodeEgress to Outbound (remote = destination, remote port = destination port).
  */
 export function planWindowsRules(policy: CompiledPolicy, name: string): WindowsRulePlan {
+  const prefix = hostNames(name).windowsRulePrefix;
   const skipped = new Map<string, string>();
   const notes = new Map<string, string>();
   const usable = policy.rules.filter((rule) => {
@@ -97,19 +102,19 @@ export function planWindowsRules(policy: CompiledPolicy, name: string): WindowsR
   const groups: WindowsRuleGroup[] = [];
   for (const protocol of deniedByDefault(policy)) {
     for (const dir of DIRECTIONS) {
-      groups.push(defaultDenyGroup(usable, protocol, dir, name));
+      groups.push(defaultDenyGroup(usable, protocol, dir, name, prefix));
     }
   }
   const denies = usable.filter((r) => r.action === RuleAction.DENY);
   for (const dir of DIRECTIONS) {
     const ids = [...new Set(denies.filter((r) => r.scope === dir.scope).map((r) => r.id))];
-    for (const id of ids) groups.push(denyGroup(denies.filter((r) => r.id === id && r.scope === dir.scope), dir, name));
+    for (const id of ids) groups.push(denyGroup(denies.filter((r) => r.id === id && r.scope === dir.scope), dir, name, prefix));
   }
   return { groups, skipped: [...skipped.values()], notes: [...notes.values()] };
 }
 
 /** Block rules over everything the exemptions of one protocol and direction leave out. */
-function defaultDenyGroup(rules: CompiledRule[], protocol: Protocol, dir: typeof DIRECTIONS[number], name: string): WindowsRuleGroup {
+function defaultDenyGroup(rules: CompiledRule[], protocol: Protocol, dir: typeof DIRECTIONS[number], name: string, prefix: string): WindowsRuleGroup {
   const exemptions = rules.filter((r) => r.action === RuleAction.ALLOW && r.scope === dir.scope
     && (r.protocol === protocol || r.protocol === Protocol.ANY));
   const boxes = FAMILIES.map((family) => smallestComplement(
@@ -131,7 +136,7 @@ function defaultDenyGroup(rules: CompiledRule[], protocol: Protocol, dir: typeof
     comments,
     ruleId: `default-deny-${protocol}`,
     defaultDeny: true,
-    rules: parts.map((part, i) => finish(part, `${protocol}-${dir.key}-${i + 1}`, dir.direction,
+    rules: parts.map((part, i) => finish(prefix, part, `${protocol}-${dir.key}-${i + 1}`, dir.direction,
       `${name}: block ${protocol} ${dir.word} except exemptions (${i + 1} of ${parts.length})`,
       `cdk8s-hostnet NodeFirewall ${name}: ${protocol} is denied by default; this rule blocks ${dir.word} ${protocol} that no exemption allows `
       + `(part ${i + 1} of ${parts.length}). Windows Firewall has no rule order and Block beats Allow, so the exemptions are holes in `
@@ -140,7 +145,7 @@ function defaultDenyGroup(rules: CompiledRule[], protocol: Protocol, dir: typeof
 }
 
 /** One user deny rule (both families of it) as plain Block rules. */
-function denyGroup(variants: CompiledRule[], dir: typeof DIRECTIONS[number], name: string): WindowsRuleGroup {
+function denyGroup(variants: CompiledRule[], dir: typeof DIRECTIONS[number], name: string, prefix: string): WindowsRuleGroup {
   const rule = variants[0];
   const boxesOf = (list: CompiledRule[]) => list.map((r) => ({ family: r.family, box: ruleBox(r, dir.direction) }));
   // ICMP is two protocols on Windows (ICMPv4, ICMPv6); anything else fits both families in one rule
@@ -154,7 +159,7 @@ function denyGroup(variants: CompiledRule[], dir: typeof DIRECTIONS[number], nam
     comments: [`${rule.id} (${rule.origin} deny, ${rule.protocol} ${dir.word}): ${rule.description}`],
     ruleId: rule.id,
     defaultDeny: false,
-    rules: parts.map((part, i) => finish(part, key(i), dir.direction,
+    rules: parts.map((part, i) => finish(prefix, part, key(i), dir.direction,
       `${name}: ${rule.id} (deny ${rule.protocol} ${dir.word})`, `${rule.id}: ${rule.description}`)),
   };
 }
@@ -246,10 +251,10 @@ function chunk(box: WindowsBox, protocol: string, protocolPinsFamily: boolean): 
   return parts;
 }
 
-function finish(parts: RuleParts, key: string, direction: WindowsDirection, displayName: string, description: string): WindowsRule {
+function finish(prefix: string, parts: RuleParts, key: string, direction: WindowsDirection, displayName: string, description: string): WindowsRule {
   const content = { displayName, description, direction, action: 'Block' as const, ...parts };
   const hash = createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 8);
-  return { name: `${WINDOWS_RULE_GROUP}-${key}-${hash}`, ...content };
+  return { name: `${prefix}${key}-${hash}`, ...content };
 }
 
 function fullAddresses(family: Family): Interval {

@@ -1,12 +1,18 @@
 import { Cidr, Family, cidrContains, cidrsOverlap, parseCidr } from './cidr';
 import { CompiledPolicy, CompiledRule } from './compiled-policy';
-import { FirewallPolicy } from './firewall-policy';
 import { FirewallRuleProps, NamedRule, RuleOrigin } from './firewall-rule';
 import { NodeOs } from './node-os';
 import { firstCidrOverlap, firstPortOverlap } from './overlap';
 import { PortRange, portRangeProblem, rangesOverlap } from './port-range';
 import { Protocol, RuleAction, TrafficScope, hasPorts } from './protocol';
 import { ruleError } from './rule-errors';
+
+/** What a policy is to the compiler (FirewallPolicy has it; FirewallPolicy's addRule uses `checkRule`, so no import back). */
+interface PolicyData {
+  readonly udp: RuleAction;
+  readonly tcp: RuleAction;
+  readonly rules: NamedRule[];
+}
 
 const RULE_ID = /^[a-z0-9]([a-z0-9-]{0,46}[a-z0-9])?$/;
 // Descriptions end up in script comments and PowerShell strings: one printable line.
@@ -20,23 +26,37 @@ const NODE_OS = new Set<string>(Object.values(NodeOs));
  * Checks a policy together with the failsafe rules that keep the node alive, and returns the rules
  * per family and scope. Throws on the first problem, naming `path`, the rule, the field and the value.
  */
-export function compilePolicy(path: string, policy: FirewallPolicy, failsafes: NamedRule[], os?: NodeOs): CompiledPolicy {
+export function compilePolicy(path: string, policy: PolicyData, failsafes: NamedRule[], os?: NodeOs): CompiledPolicy {
   for (const rule of policy.rules) checkNodeOs(path, rule);
-  const forThisOs = policy.rules.filter((r) => os === undefined || r.props.nodeOs === undefined || r.props.nodeOs.includes(os));
+  const forThisOs = policy.rules.filter((r) => appliesTo(r, os));
   const all = [...failsafes, ...forThisOs];
   const seen = new Set<string>();
-  for (const rule of all) {
-    if (!RULE_ID.test(rule.id)) {
-      throw ruleError(path, rule.id, 'id', rule.id, 'must be 1-48 lowercase letters, digits or dashes, starting and ending with a letter or digit');
-    }
-    if (seen.has(rule.id)) throw ruleError(path, rule.id, 'id', rule.id, 'is declared twice; rule ids must be unique');
-    seen.add(rule.id);
-  }
+  for (const rule of all) checkId(path, rule.id, seen);
   const compiled = all.flatMap((rule) => compileRule(path, rule));
   checkEffects(path, policy, compiled);
   const denies = compiled.filter((r) => r.action === RuleAction.DENY);
   const allows = compiled.filter((r) => r.action === RuleAction.ALLOW && isDefaultDeny(policy, r.protocol));
   return { udp: policy.udp, tcp: policy.tcp, rules: [...denies, ...allows] };
+}
+
+/**
+ * Checks one rule on its own, as `FirewallPolicy.addRule` does: its id (also against the ids of
+ * `earlier` rules), node OSs and fields. What needs the failsafes or the other rules' effects
+ * (a deny cutting a failsafe, an allow a deny covers) is left to `compilePolicy`.
+ */
+export function checkRule(path: string, rule: NamedRule, earlier: readonly NamedRule[]): void {
+  checkId(path, rule.id, new Set(earlier.map((r) => r.id)));
+  checkNodeOs(path, rule);
+  compileRule(path, rule);
+}
+
+/** Refuses a malformed id, or one in `seen`; adds it to `seen`. */
+function checkId(path: string, id: string, seen: Set<string>): void {
+  if (!RULE_ID.test(id)) {
+    throw ruleError(path, id, 'id', id, 'must be 1-48 lowercase letters, digits or dashes, starting and ending with a letter or digit');
+  }
+  if (seen.has(id)) throw ruleError(path, id, 'id', id, 'is declared twice; rule ids must be unique');
+  seen.add(id);
 }
 
 function checkNodeOs(path: string, rule: NamedRule): void {
@@ -132,7 +152,7 @@ function familiesOf(sources: Cidr[] | undefined, destinations: Cidr[] | undefine
   return (['ipv4', 'ipv6'] as Family[]).filter((f) => has(sources, f) && has(destinations, f));
 }
 
-function isDefaultDeny(policy: FirewallPolicy, protocol: Protocol): boolean {
+function isDefaultDeny(policy: PolicyData, protocol: Protocol): boolean {
   if (protocol === Protocol.UDP) return policy.udp === RuleAction.DENY;
   if (protocol === Protocol.TCP) return policy.tcp === RuleAction.DENY;
   if (protocol === Protocol.ANY) return policy.udp === RuleAction.DENY || policy.tcp === RuleAction.DENY;
@@ -143,7 +163,7 @@ function isDefaultDeny(policy: FirewallPolicy, protocol: Protocol): boolean {
  * Refuses user rules that can have no effect, contradict each other, or cut a failsafe. A rule is
  * judged as a whole (all its families and scopes): one live part is enough to keep it.
  */
-function checkEffects(path: string, policy: FirewallPolicy, rules: CompiledRule[]) {
+function checkEffects(path: string, policy: PolicyData, rules: CompiledRule[]) {
   const allows = rules.filter((r) => r.action === RuleAction.ALLOW);
   const denies = rules.filter((r) => r.action === RuleAction.DENY);
   // one pass, not one scan of every rule per id: policies may hold thousands of rules
@@ -156,30 +176,88 @@ function checkEffects(path: string, policy: FirewallPolicy, rules: CompiledRule[
   const partsOf = (id: string) => byId.get(id)!;
   const userIds = (list: CompiledRule[]) => [...new Set(list.filter((r) => r.origin === RuleOrigin.USER).map((r) => r.id))];
 
-  for (const id of userIds(allows)) {
-    const parts = partsOf(id);
-    if (!isDefaultDeny(policy, parts[0].protocol)) {
-      throw ruleError(path, id, 'protocol', parts[0].protocol, 'is allowed by default, so this allow rule has no effect (deny beats allow: add a deny rule instead, or deny the protocol by default)');
-    }
-    const shadows = parts.map((part) => denies.find((deny) => covers(deny, part)));
-    if (shadows.every((s) => s !== undefined)) {
-      throw ruleError(path, id, 'action', 'allow', `contradicts deny rule '${shadows[0]!.id}', which covers all of it (deny beats allow)`);
-    }
+  for (const id of userIds(allows)) judgeAllow(path, policy, id, partsOf(id), denies);
+  for (const id of userIds(denies)) judgeDeny(path, policy, id, partsOf(id), allows, ruleOverrides(policy, id));
+}
+
+/** An allow rule (its compiled parts) must matter: its protocol denied by default, and not every part covered by a deny. */
+function judgeAllow(path: string, policy: PolicyData, id: string, parts: CompiledRule[], denies: readonly CompiledRule[]): void {
+  if (!isDefaultDeny(policy, parts[0].protocol)) {
+    throw ruleError(path, id, 'protocol', parts[0].protocol, 'is allowed by default, so this allow rule has no effect (deny beats allow: add a deny rule instead, or deny the protocol by default)');
   }
-  for (const id of userIds(denies)) {
-    const parts = partsOf(id);
-    const failsafe = parts.map((part) => allows.find((a) => a.origin === RuleOrigin.FAILSAFE && intersects(part, a))).find((a) => a);
-    if (failsafe && !ruleOverrides(policy, id)) {
-      throw ruleError(path, id, 'action', 'deny', `would cut failsafe '${failsafe.id}' (${failsafe.description}); set overrideFailsafe: true if that is intended`);
-    }
-    const protocol = parts[0].protocol;
-    if (isDefaultDeny(policy, protocol) && protocol !== Protocol.ANY && !parts.some((part) => allows.some((a) => intersects(part, a)))) {
-      throw ruleError(path, id, 'protocol', protocol, 'is denied by default and no allow rule overlaps this deny rule, so it has no effect');
-    }
+  const shadows = parts.map((part) => denies.find((deny) => covers(deny, part)));
+  if (shadows.every((s) => s !== undefined)) {
+    throw ruleError(path, id, 'action', 'allow', `contradicts deny rule '${shadows[0]!.id}', which covers all of it (deny beats allow)`);
   }
 }
 
-function ruleOverrides(policy: FirewallPolicy, id: string): boolean {
+/** A deny rule must not cut a failsafe (unless overridden) and, under a deny default, must carve out of some allow. */
+function judgeDeny(path: string, policy: PolicyData, id: string, parts: CompiledRule[], allows: readonly CompiledRule[], overridden: boolean): void {
+  const failsafe = parts.map((part) => allows.find((a) => a.origin === RuleOrigin.FAILSAFE && intersects(part, a))).find((a) => a);
+  if (failsafe && !overridden) {
+    throw ruleError(path, id, 'action', 'deny', `would cut failsafe '${failsafe.id}' (${failsafe.description}); set overrideFailsafe: true if that is intended`);
+  }
+  const protocol = parts[0].protocol;
+  if (isDefaultDeny(policy, protocol) && protocol !== Protocol.ANY && !parts.some((part) => allows.some((a) => intersects(part, a)))) {
+    throw ruleError(path, id, 'protocol', protocol, 'is denied by default and no allow rule overlaps this deny rule, so it has no effect');
+  }
+}
+
+/**
+ * compilePolicy's checks kept up to date rule by rule, for a NodeFirewall that checks its policy at
+ * every addRule: each rule is compiled once and judged against the rules it can meet, so n
+ * additions cost about n rule compiles, where compilePolicy at every addRule would cost n².
+ * Synth still compiles the whole policy with compilePolicy.
+ */
+export class IncrementalPolicyCheck {
+  private readonly ids = new Set<string>();
+  private readonly allows: CompiledRule[] = [];
+  private readonly denies: CompiledRule[] = [];
+  private readonly userAllows = new Map<string, CompiledRule[]>();
+
+  /** Checks `policy` with `failsafes` as compilePolicy does (throwing as it does), and keeps the result. */
+  public constructor(private readonly path: string, private readonly policy: PolicyData, failsafes: NamedRule[], private readonly os?: NodeOs) {
+    compilePolicy(path, policy, failsafes, os);
+    for (const rule of [...failsafes, ...policy.rules.filter((r) => appliesTo(r, os))]) this.record(rule, compileRule(path, rule));
+  }
+
+  /**
+   * Checks `rule` as compilePolicy would with it declared last, changing nothing: throws the first
+   * problem, else returns its compiled parts for `record` (none when it is for another node OS).
+   */
+  public check(rule: NamedRule): CompiledRule[] {
+    checkNodeOs(this.path, rule);
+    if (!appliesTo(rule, this.os)) return [];
+    // (a set of its own: checkId adds to the set it is given, and a refused rule must leave no trace)
+    checkId(this.path, rule.id, new Set(this.ids.has(rule.id) ? [rule.id] : []));
+    const parts = compileRule(this.path, rule);
+    if (rule.props.action === RuleAction.ALLOW) {
+      judgeAllow(this.path, this.policy, rule.id, parts, this.denies);
+    } else {
+      // an allow this deny meets may now be covered entirely: judged first, as compilePolicy does
+      for (const [id, allowParts] of this.userAllows) {
+        const meets = allowParts.some((a) => parts.some((d) => intersects(a, d)));
+        if (meets) judgeAllow(this.path, this.policy, id, allowParts, [...this.denies, ...parts]);
+      }
+      judgeDeny(this.path, this.policy, rule.id, parts, this.allows, rule.props.overrideFailsafe === true);
+    }
+    return parts;
+  }
+
+  /** Keeps a rule that `check` passed, with its parts. */
+  public record(rule: NamedRule, parts: CompiledRule[]): void {
+    if (parts.length === 0) return;
+    this.ids.add(rule.id);
+    (rule.props.action === RuleAction.ALLOW ? this.allows : this.denies).push(...parts);
+    if (rule.origin === RuleOrigin.USER && rule.props.action === RuleAction.ALLOW) this.userAllows.set(rule.id, parts);
+  }
+}
+
+function appliesTo(rule: NamedRule, os: NodeOs | undefined): boolean {
+  return os === undefined || rule.props.nodeOs === undefined || rule.props.nodeOs.includes(os);
+}
+
+function ruleOverrides(policy: PolicyData, id: string): boolean {
   return policy.rules.some((r) => r.id === id && r.props.overrideFailsafe === true);
 }
 

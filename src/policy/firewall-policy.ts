@@ -1,5 +1,9 @@
+import { checkRule } from './compile-policy';
 import { FirewallRuleProps, NamedRule, RuleOrigin } from './firewall-rule';
 import { RuleAction } from './protocol';
+
+/** What errors of a policy not (yet) given to a NodeFirewall start with. */
+const POLICY_PATH = 'FirewallPolicy';
 
 /** Defaults of a firewall policy. */
 export interface FirewallPolicyProps {
@@ -38,11 +42,21 @@ export class FirewallPolicy {
   }
 
   /**
-   * Adds a rule. The id is a stable name (lowercase letters, digits, dashes).
+   * Adds a rule. The id is a stable name (lowercase letters, digits, dashes). The rule is checked
+   * here, on its own (id, fields, CIDRs, ports, an id used twice in this policy): a bad one throws
+   * `FirewallPolicy: rule '<id>': ...`. What needs the failsafes (a deny cutting DNS) is checked by
+   * the NodeFirewall that enforces the policy.
    * @returns this policy, for chaining
    */
   public addRule(id: string, props: FirewallRuleProps): FirewallPolicy {
-    this.declared.push({ id, origin: RuleOrigin.USER, props });
+    return this._addRule(POLICY_PATH, id, props);
+  }
+
+  /** @internal adds a rule after checking it on its own; errors start with `path` */
+  public _addRule(path: string, id: string, props: FirewallRuleProps): FirewallPolicy {
+    const rule = { id, origin: RuleOrigin.USER, props };
+    checkRule(path, rule, this.declared);
+    this.declared.push(rule);
     return this;
   }
 

@@ -117,6 +117,18 @@ describe('cluster config (CLUSTER_CONFIG)', () => {
     expect(run).toContain('drift_every="${HOSTNET_DRIFT_SECONDS:-5}"');
   });
 
+  test('nodeSelector reaches each agent\'s DaemonSet beside the OS label', () => {
+    // GIVEN
+    const doc = { name: 'edge', nodeSelector: { 'node-pool': 'edge', 'example.com/zone': 'dmz' } };
+    // WHEN
+    const config = parseClusterConfig('cluster.yaml', doc, ClusterProfiles.k2s());
+    const objects = synthProfile('k2s', doc);
+    // THEN
+    expect(config.nodeSelector).toEqual({ 'node-pool': 'edge', 'example.com/zone': 'dmz' });
+    expect(objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'edge-windows').spec.template.spec.nodeSelector)
+      .toEqual({ 'node-pool': 'edge', 'example.com/zone': 'dmz', 'kubernetes.io/os': 'windows' });
+  });
+
   test.each([
     ['an empty file', ''],
     ['comments only', '# nothing to override yet\n'],
@@ -173,6 +185,15 @@ describe('cluster config (CLUSTER_CONFIG)', () => {
       'namespace "linkerd" is a system namespace: the firewall would relabel it privileged and \'kubectl delete -f\' would delete it; use a namespace of its own, or set createNamespace: false to deploy into it without emitting it'],
     ['an image with two tags', { linuxImage: 'x:1:2' }, 'linuxImage "x:1:2" repository "x:1" has a ":" that is neither a registry port nor the tag separator'],
     ['a repeated resolver', { customResolvers: ['192.0.2.53', 'fd00::/8', '192.0.2.53'] }, 'customResolvers[2] "192.0.2.53" overlaps customResolvers[0] "192.0.2.53"'],
+    // one firewall per node pool (issue 11)
+    ['a name too long for its iptables chains', { name: 'edge-pool-east' },
+      'name "edge-pool-east" is longer than 12 characters, so its iptables chain HOSTNET-EDGE-POOL-EAST-FORWARD would pass the kernel\'s 28; use a shorter name'],
+    ['a nodeSelector list', { nodeSelector: ['edge'] }, 'nodeSelector ["edge"] must map label keys to label values, like {node-pool: edge}'],
+    ['a nodeSelector with the OS label', { nodeSelector: { 'kubernetes.io/os': 'linux' } },
+      'nodeSelector["kubernetes.io/os"] "linux" is set by the firewall for each agent (linux, windows); choose the OSs with the profile\'s nodeOs instead'],
+    ['a nodeSelector key with a space', { nodeSelector: { 'node pool': 'edge' } }, 'nodeSelector["node pool"] "node pool" must be a label key: [a DNS subdomain of at most 253 characters and "/"] a name of 1-63 letters, digits, "-", "_" or "." that starts and ends with a letter or digit'],
+    ['a nodeSelector number', { nodeSelector: { 'node-pool': 7 } }, 'nodeSelector.node-pool 7 must be a label value in quotes (a string), like "edge"'],
+    ['a nodeSelector value with a semicolon', { nodeSelector: { 'node-pool': 'a;b' } }, 'nodeSelector.node-pool "a;b" must be a label value: empty, or 1-63 letters, digits, "-", "_" or "." that starts and ends with a letter or digit'],
     ['a later wider CIDR', { upstreamResolvers: ['10.1.0.0/16', '10.2.0.0/16', '10.0.0.0/8'] }, 'upstreamResolvers[2] "10.0.0.0/8" overlaps upstreamResolvers[0] "10.1.0.0/16"'],
     ['a long text', { podCidrs: longList }, `podCidrs "10.0.0.0/24, 10.0.1.0/24, 10.0.2.0/24, 10.0.3.0/24, 10.0.4…" (121,956 chars) ${CIDRS}`],
     // single values

@@ -104,7 +104,7 @@ describe('renderNftables', () => {
     const policy = k2sPolicy();
 
     // WHEN
-    const { apply } = renderNftables(policy, 'node-firewall');
+    const { apply } = renderNftables(policy, 'hostnet');
 
     // THEN
     const file = nftFile(apply);
@@ -139,7 +139,7 @@ describe('renderNftables', () => {
   });
 
   test('every rule line carries its id as comment, under a "# id (origin action): description" line', () => {
-    const { apply } = renderNftables(richPolicy(), 'fw');
+    const { apply } = renderNftables(richPolicy(), 'hostnet');
     for (const chain of ['input', 'output', 'forward']) {
       const lines = chainLines(apply, chain);
       lines.forEach((line, i) => {
@@ -154,7 +154,7 @@ describe('renderNftables', () => {
   });
 
   test('lists of more than one CIDR or port range become interval sets, defined once, used by every scope', () => {
-    const { apply } = renderNftables(richPolicy(), 'fw');
+    const { apply } = renderNftables(richPolicy(), 'hostnet');
     const file = nftFile(apply);
 
     expect(file).toContain('  set daddr4-many {\n    type ipv4_addr\n    flags interval\n    elements = {\n      198.18.100.0/24,\n');
@@ -173,7 +173,7 @@ describe('renderNftables', () => {
   });
 
   test('pre-DNAT, untracked, ICMP and per-family matches', () => {
-    const { apply } = renderNftables(richPolicy(), 'fw');
+    const { apply } = renderNftables(richPolicy(), 'hostnet');
     const output = rules(chainLines(apply, 'output'));
     const input = rules(chainLines(apply, 'input'));
 
@@ -188,7 +188,7 @@ describe('renderNftables', () => {
   });
 
   test('deny rules come before allow rules, and the default deny comes last', () => {
-    const { apply } = renderNftables(richPolicy(), 'fw');
+    const { apply } = renderNftables(richPolicy(), 'hostnet');
     const output = rules(chainLines(apply, 'output'));
     const lastDrop = output.map((l) => l.includes('comment "no-spoofed-sport"')).lastIndexOf(true);
     const firstPolicyAccept = output.findIndex((l, i) => i > 2 && l.includes(' accept '));
@@ -200,7 +200,7 @@ describe('renderNftables', () => {
   });
 
   test('tcp denied by default and a deny of every protocol: no not-governed shortcut, two defaults', () => {
-    const { apply } = renderNftables(strictPolicy(), 'fw');
+    const { apply } = renderNftables(strictPolicy(), 'hostnet');
     const input = rules(chainLines(apply, 'input'));
 
     expect(input.some((l) => l.includes('not-governed'))).toBe(false);
@@ -215,20 +215,20 @@ describe('renderNftables', () => {
 
   test('descriptions with quotes, $, \\, ; and # stay inside their comment line', () => {
     const nasty = 'Say "hi" \'there\' $HOME `id` \\ ; } # NFT \\';
-    const { apply } = renderNftables(richPolicy(nasty), 'fw');
+    const { apply } = renderNftables(richPolicy(nasty), 'hostnet');
 
     expect(apply).toContain(`    # many (user allow): ${nasty}\n    ip daddr @daddr4-many`);
     expect(apply.match(/^NFT$/gm)).toHaveLength(1);
   });
 
   test('remove.sh deletes only our table and tolerates its absence', () => {
-    const { remove } = renderNftables(k2sPolicy(), 'node-firewall');
+    const { remove } = renderNftables(k2sPolicy(), 'hostnet');
     expect(nftFile(remove)).toBe('table inet hostnet {}\ndelete table inet hostnet\n');
-    expect(remove).toContain("NodeFirewall 'node-firewall'");
+    expect(remove).toContain("NodeFirewall 'hostnet'");
   });
 
   test('rendering is deterministic', () => {
-    expect(renderNftables(richPolicy(), 'fw')).toEqual(renderNftables(richPolicy(), 'fw'));
+    expect(renderNftables(richPolicy(), 'hostnet')).toEqual(renderNftables(richPolicy(), 'hostnet'));
   });
 
   test.each([
@@ -236,7 +236,7 @@ describe('renderNftables', () => {
     ['rich', () => richPolicy('a "quoted" $x \\ ; # description')],
     ['strict', strictPolicy],
   ])('%s: apply.sh and remove.sh are shellcheck-clean POSIX sh', (_name, policy) => {
-    const { apply, remove } = renderNftables(policy(), 'node-firewall');
+    const { apply, remove } = renderNftables(policy(), 'hostnet');
     expect(shellcheck(apply, 'apply.sh')).toEqual([]);
     expect(shellcheck(remove, 'remove.sh')).toEqual([]);
   });
@@ -307,7 +307,7 @@ describeKernel('nftables on a real kernel', () => {
     ['rich', () => richPolicy('a "quoted" $x \\ ; # } description')],
     ['strict', strictPolicy],
   ])('%s: nft -c accepts the rendered file', async (_name, policy) => {
-    const result = await nsExec(ns, 'nft -c -f -', { input: nftFile(renderNftables(policy(), 'fw').apply) });
+    const result = await nsExec(ns, 'nft -c -f -', { input: nftFile(renderNftables(policy(), 'hostnet').apply) });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
   });
@@ -319,7 +319,7 @@ describeKernel('nftables on a real kernel', () => {
         + '    udp dport 9999 drop comment "foreign"\n  }\n}\n',
     });
     const foreign = (await nsExecOk(ns, 'nft list table ip other')).stdout;
-    const { apply, remove } = renderNftables(richPolicy(), 'fw');
+    const { apply, remove } = renderNftables(richPolicy(), 'hostnet');
 
     // WHEN applied twice
     expect((await runScript(ns, apply, 'apply.sh')).code).toBe(0);
@@ -327,7 +327,7 @@ describeKernel('nftables on a real kernel', () => {
     const second = await runScript(ns, apply, 'apply.sh');
 
     // THEN
-    expect(second).toMatchObject({ code: 0, stdout: 'hostnet: applied NodeFirewall fw (nftables)\n' });
+    expect(second).toMatchObject({ code: 0, stdout: 'hostnet: applied NodeFirewall hostnet (nftables)\n' });
     expect((await listOurs(ns)).stdout).toBe(first);
     // (the kernel lists each counter's values)
     expect(first).toMatch(/ct original ip6 daddr fd00:64::10 udp dport 53 counter packets \d+ bytes \d+ accept comment "dns-cluster-service"/);
@@ -342,7 +342,7 @@ describeKernel('nftables on a real kernel', () => {
 
     // WHEN removed, twice
     expect((await runScript(ns, remove, 'remove.sh')).code).toBe(0);
-    expect((await runScript(ns, remove, 'remove.sh'))).toMatchObject({ code: 0, stdout: 'hostnet: removed NodeFirewall fw (nftables)\n' });
+    expect((await runScript(ns, remove, 'remove.sh'))).toMatchObject({ code: 0, stdout: 'hostnet: removed NodeFirewall hostnet (nftables)\n' });
 
     // THEN only our table is gone
     expect((await listOurs(ns)).code).not.toBe(0);
@@ -384,7 +384,7 @@ describeKernel('nftables on a real kernel', () => {
 
     // WHEN A applies the default deny-UDP policy with the cluster DNS Service IP declared
     const failsafes = [...nodeFailsafes(), ...dnsRules([DnsResolver.clusterService('198.18.64.10')])];
-    const { apply, remove } = renderNftables(compilePolicy('test', FirewallPolicy.denyUdp(), failsafes), 'fw');
+    const { apply, remove } = renderNftables(compilePolicy('test', FirewallPolicy.denyUdp(), failsafes), 'hostnet');
     expect((await runScript(nsA, apply, 'apply-a.sh')).code).toBe(0);
 
     // THEN only DNS addressed to the Service IP passes (matched on the pre-DNAT destination)

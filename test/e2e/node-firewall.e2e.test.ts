@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProbeRequest, describeProbe, probeMany } from './probe';
 import { describeE2e } from './require-root';
+import { normaliseSave as normalise } from './ruleset';
 import { ADDR, IptablesVariant, Role, Topology } from './topology';
 import { E2E_OVERRIDES, PROFILE_NAMES, linuxScripts, synthProfile } from '../util/synth';
 
@@ -63,23 +64,6 @@ const BACKENDS: Backend[] = [
   { label: 'iptables-nft', iptables: 'nft', overrides: {}, env: 'HOSTNET_IPTABLES_MODE=nft', prefix: 'n' },
   { label: 'nftables', iptables: 'nft', overrides: { linuxBackend: 'nftables' }, env: '', prefix: 't' },
 ];
-
-/**
- * iptables-save without counters and comments, for comparing rule sets. A table holding only empty
- * built-in chains with ACCEPT policies filters nothing: it counts as absent (the first ip6tables
- * call creates one).
- */
-function normalise(save: string): string {
-  const lines = save.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/g, '[0:0]'));
-  const tables: string[][] = [];
-  for (const line of lines) {
-    if (line.startsWith('*')) tables.push([]);
-    tables[tables.length - 1]?.push(line);
-  }
-  const empty = (t: string[]) => t.every((l) => l.startsWith('*') || l === 'COMMIT' || /^:[A-Z]+ ACCEPT \[0:0\]$/.test(l))
-    && !t.some((l) => l.startsWith('-A'));
-  return tables.filter((t) => !empty(t)).map((t) => t.join('\n')).join('\n');
-}
 
 for (const backend of BACKENDS) {
   describeE2e(`Linux NodeFirewall on a real kernel (${backend.label})`, () => {

@@ -44,7 +44,10 @@ export async function applyAndRemove(r: ApplyRun): Promise<string[]> {
   }
 }
 
-/** What of ours is in a namespace: HOSTNET chains and rules (both flavours, both families), hostnet- ipsets, the inet hostnet table. */
+/**
+ * What of ours is in a namespace: HOSTNET chains and rules (both flavours, both families), ipsets
+ * (hostnet-*, or hn.<name>.* for a firewall not named hostnet), the inet hostnet[-<name>] table.
+ */
 async function leftovers(ns: string): Promise<string[]> {
   const found: string[] = [];
   for (const save of ['iptables-legacy-save', 'ip6tables-legacy-save', 'iptables-nft-save', 'ip6tables-nft-save']) {
@@ -52,9 +55,10 @@ async function leftovers(ns: string): Promise<string[]> {
     const lines = stdout.split('\n').filter((l) => l.includes('HOSTNET'));
     if (lines.length > 0) found.push(`${save}: HOSTNET (${lines.length} lines, e.g. ${lines[0]})`);
   }
-  const sets = (await nsExec(ns, 'ipset list -n 2>/dev/null')).stdout.split('\n').filter((s) => s.startsWith('hostnet-'));
+  const sets = (await nsExec(ns, 'ipset list -n 2>/dev/null')).stdout.split('\n').filter((s) => s.startsWith('hostnet-') || s.startsWith('hn.'));
   if (sets.length > 0) found.push(`ipsets ${sets.join(', ')}`);
-  if ((await nsExec(ns, 'nft list table inet hostnet >/dev/null 2>&1')).code === 0) found.push('table inet hostnet');
+  const tables = (await nsExec(ns, 'nft list tables 2>/dev/null')).stdout.split('\n').filter((t) => /^table inet hostnet(-[a-z0-9-]+)?$/.test(t));
+  found.push(...tables);
   return found;
 }
 

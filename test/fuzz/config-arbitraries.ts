@@ -166,8 +166,9 @@ const label = fc.stringMatching(/^[a-z]([-a-z0-9]{0,20}[a-z0-9])?$/);
 const namespaceValid = fc.oneof({ weight: 6, arbitrary: fc.oneof(label, fc.constantFrom('hostnet-system', 'a', 'x'.repeat(63))) },
   { weight: 1, arbitrary: fc.constantFrom(...SYSTEM_NAMESPACES) });
 const namespaceInvalid = fc.oneof(fc.constantFrom<YamlValue>(...SYSTEM_NAMESPACES, '2', 'Kube-System', 'x'.repeat(64), 'a.b', '-a', '', 'ns\n', 'hostnet-system '), hostileText, anyValue);
-const nameValid = fc.oneof(label, fc.constantFrom('hostnet', 'x'.repeat(40)));
-const nameInvalid = fc.oneof(fc.constantFrom<YamlValue>('x'.repeat(41), 'Hostnet', 'host_net', '', '-a', 'a.b', '$(reboot)'), hostileText, anyValue);
+// a name other than hostnet names iptables chains HOSTNET-<NAME>-FORWARD: at most 12 characters
+const nameValid = fc.oneof(fc.stringMatching(/^[a-z]([-a-z0-9]{0,10}[a-z0-9])?$/), fc.constantFrom('hostnet', 'x'.repeat(12)));
+const nameInvalid = fc.oneof(fc.constantFrom<YamlValue>('x'.repeat(13), 'x'.repeat(40), 'x'.repeat(41), 'Hostnet', 'host_net', '', '-a', 'a.b', '$(reboot)'), hostileText, anyValue);
 
 const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
 const imageValid = fc.constantFrom('registry.k8s.io/build-image/distroless-iptables:v0.9.6', 'registry.example.com:5000/a/b:v1.2', `x@${DIGEST}`,

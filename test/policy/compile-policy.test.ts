@@ -1,8 +1,9 @@
-import { compilePolicy } from '../../src/policy/compile-policy';
+import * as fc from 'fast-check';
+import { IncrementalPolicyCheck, compilePolicy } from '../../src/policy/compile-policy';
 import { dnsRules, DnsResolver } from '../../src/policy/dns-resolver';
 import { nodeFailsafes } from '../../src/policy/failsafes';
 import { FirewallPolicy } from '../../src/policy/firewall-policy';
-import { FirewallRuleProps } from '../../src/policy/firewall-rule';
+import { FirewallRuleProps, RuleOrigin } from '../../src/policy/firewall-rule';
 import { NodeOs } from '../../src/policy/node-os';
 import { PortRange } from '../../src/policy/port-range';
 import { Protocol, RuleAction, TrafficScope } from '../../src/policy/protocol';
@@ -43,22 +44,60 @@ describe('compilePolicy', () => {
     expect(rules[1].destinations!.map((c) => c.text)).toEqual(['198.51.100.0/24']);
   });
 
-  describe('refuses bad input, naming path, rule, field and value', () => {
+  describe('FirewallPolicy.addRule refuses a bad rule on its own, where it is added, naming rule, field and value', () => {
+    const POLICY = 'FirewallPolicy';
     test.each([
-      ['a bad CIDR', allowUdp({ destinations: ['10.0.0.300/8'] }), `${PATH}: rule 'r': destinations "10.0.0.300/8" is not an IP address or CIDR`],
-      ['host bits set', allowUdp({ destinations: ['10.1.2.3/8'] }), `${PATH}: rule 'r': destinations "10.1.2.3/8" has host bits set (did you mean 10.0.0.0/8?)`],
-      ['a prefix too long', allowUdp({ sources: ['10.0.0.0/33'] }), `${PATH}: rule 'r': sources "10.0.0.0/33" has an invalid prefix length (0-32 for ipv4)`],
-      ['overlapping CIDRs', allowUdp({ destinations: ['10.0.0.0/8', '10.1.0.0/16'] }), `${PATH}: rule 'r': destinations "10.1.0.0/16" overlaps 10.0.0.0/8 in the same list; list each address once`],
-      ['port 0', allowUdp({ destinationPorts: [PortRange.of(0)] }), `${PATH}: rule 'r': destinationPorts "0" must be within 1-65535`],
-      ['port 65536', allowUdp({ destinationPorts: [PortRange.of(65536)] }), `${PATH}: rule 'r': destinationPorts "65536" must be within 1-65535`],
-      ['a reversed range', allowUdp({ destinationPorts: [PortRange.range(60, 50)] }), `${PATH}: rule 'r': destinationPorts "60-50" has its start above its end`],
-      ['overlapping ports', allowUdp({ destinationPorts: [PortRange.range(50, 60), PortRange.of(55)] }), `${PATH}: rule 'r': destinationPorts "55" overlaps 50-60 in the same list`],
-      ['ports on ICMP', { ...allowUdp(), protocol: Protocol.ICMP, action: RuleAction.DENY, destinationPorts: [PortRange.of(1)] }, `${PATH}: rule 'r': destinationPorts ["1"] cannot be used with protocol icmp; ports exist for udp and tcp only`],
-      ['no scopes', allowUdp({ scopes: [] }), `${PATH}: rule 'r': scopes [] must list at least one scope`],
-      ['an unknown scope', allowUdp({ scopes: ['sideways' as TrafficScope] }), `${PATH}: rule 'r': scopes "sideways" must be one of nodeIngress, nodeEgress, podForward`],
-      ['a two-line description', allowUdp({ description: 'a\nb' }), `${PATH}: rule 'r': description "a\\nb" must be one line of 1-200 printable ASCII characters`],
-      ['families that never meet', allowUdp({ sources: ['10.0.0.0/8'], destinations: ['2001:db8::/32'] }), `${PATH}: rule 'r': sources ["10.0.0.0/8"] and destinations ["2001:db8::/32"] share no address family, so the rule can never match`],
-      ['pre-DNAT match without destinations', allowUdp({ matchOriginalDestination: true }), `${PATH}: rule 'r': matchOriginalDestination true needs destinations (the addresses clients use before DNAT)`],
+      ['a bad CIDR', allowUdp({ destinations: ['10.0.0.300/8'] }), `${POLICY}: rule 'r': destinations "10.0.0.300/8" is not an IP address or CIDR`],
+      ['host bits set', allowUdp({ destinations: ['10.1.2.3/8'] }), `${POLICY}: rule 'r': destinations "10.1.2.3/8" has host bits set (did you mean 10.0.0.0/8?)`],
+      ['a prefix too long', allowUdp({ sources: ['10.0.0.0/33'] }), `${POLICY}: rule 'r': sources "10.0.0.0/33" has an invalid prefix length (0-32 for ipv4)`],
+      ['overlapping CIDRs', allowUdp({ destinations: ['10.0.0.0/8', '10.1.0.0/16'] }), `${POLICY}: rule 'r': destinations "10.1.0.0/16" overlaps 10.0.0.0/8 in the same list; list each address once`],
+      ['port 0', allowUdp({ destinationPorts: [PortRange.of(0)] }), `${POLICY}: rule 'r': destinationPorts "0" must be within 1-65535`],
+      ['port 65536', allowUdp({ destinationPorts: [PortRange.of(65536)] }), `${POLICY}: rule 'r': destinationPorts "65536" must be within 1-65535`],
+      ['a reversed range', allowUdp({ destinationPorts: [PortRange.range(60, 50)] }), `${POLICY}: rule 'r': destinationPorts "60-50" has its start above its end`],
+      ['overlapping ports', allowUdp({ destinationPorts: [PortRange.range(50, 60), PortRange.of(55)] }), `${POLICY}: rule 'r': destinationPorts "55" overlaps 50-60 in the same list`],
+      ['ports on ICMP', { ...allowUdp(), protocol: Protocol.ICMP, action: RuleAction.DENY, destinationPorts: [PortRange.of(1)] }, `${POLICY}: rule 'r': destinationPorts ["1"] cannot be used with protocol icmp; ports exist for udp and tcp only`],
+      ['no scopes', allowUdp({ scopes: [] }), `${POLICY}: rule 'r': scopes [] must list at least one scope`],
+      ['an unknown scope', allowUdp({ scopes: ['sideways' as TrafficScope] }), `${POLICY}: rule 'r': scopes "sideways" must be one of nodeIngress, nodeEgress, podForward`],
+      ['a two-line description', allowUdp({ description: 'a\nb' }), `${POLICY}: rule 'r': description "a\\nb" must be one line of 1-200 printable ASCII characters`],
+      ['families that never meet', allowUdp({ sources: ['10.0.0.0/8'], destinations: ['2001:db8::/32'] }), `${POLICY}: rule 'r': sources ["10.0.0.0/8"] and destinations ["2001:db8::/32"] share no address family, so the rule can never match`],
+      ['pre-DNAT match without destinations', allowUdp({ matchOriginalDestination: true }), `${POLICY}: rule 'r': matchOriginalDestination true needs destinations (the addresses clients use before DNAT)`],
+    ])('%s', (_name, props, message) => {
+      // GIVEN a policy
+      const policy = FirewallPolicy.denyUdp();
+      // WHEN the bad rule is added THEN addRule throws, before any compile, and the policy stays empty
+      expect(() => policy.addRule('r', props as FirewallRuleProps)).toThrow(message);
+      expect(policy.rules).toEqual([]);
+    });
+
+    test('a bad rule id', () => {
+      expect(() => FirewallPolicy.denyUdp().addRule('Bad_Id', allowUdp())).toThrow(`${POLICY}: rule 'Bad_Id': id "Bad_Id" must be 1-48 lowercase letters, digits or dashes, starting and ending with a letter or digit`);
+    });
+
+    test('a rule id used twice in the policy', () => {
+      const policy = FirewallPolicy.denyUdp().addRule('syslog', allowUdp());
+      expect(() => policy.addRule('syslog', allowUdp({ destinations: ['192.0.2.1'] }))).toThrow(`${POLICY}: rule 'syslog': id "syslog" is declared twice; rule ids must be unique`);
+      expect(policy.rules.map((r) => r.id)).toEqual(['syslog']);
+    });
+
+    test('a bad node OS list', () => {
+      expect(() => FirewallPolicy.denyUdp().addRule('r', allowUdp({ nodeOs: [] })))
+        .toThrow(`${POLICY}: rule 'r': nodeOs [] must list linux, windows or both, or be omitted for every node`);
+      expect(() => FirewallPolicy.denyUdp().addRule('r', allowUdp({ nodeOs: ['macos' as NodeOs] })))
+        .toThrow(`${POLICY}: rule 'r': nodeOs "macos" must be one of linux, windows`);
+    });
+
+    test('overrideFailsafe on an allow rule', () => {
+      expect(() => FirewallPolicy.denyUdp().addRule('r', allowUdp({ overrideFailsafe: true }))).toThrow(`${POLICY}: rule 'r': overrideFailsafe true only applies to deny rules`);
+    });
+
+    test('what needs the failsafes is left to the compile: a deny cutting DNS is accepted by addRule', () => {
+      const policy = FirewallPolicy.denyUdp().addRule('no-dns', { ...allowUdp({ destinationPorts: [PortRange.of(53)] }), action: RuleAction.DENY });
+      expect(() => compilePolicy(PATH, policy, failsafes())).toThrow(`${PATH}: rule 'no-dns': action "deny" would cut failsafe`);
+    });
+  });
+
+  describe('compilePolicy refuses what needs the failsafes or the other rules, naming path, rule, field and value', () => {
+    test.each([
       ['an allow for a protocol allowed by default', { ...allowUdp(), protocol: Protocol.TCP }, `${PATH}: rule 'r': protocol "tcp" is allowed by default, so this allow rule has no effect (deny beats allow: add a deny rule instead, or deny the protocol by default)`],
       ['a deny that overlaps no allow under a deny default', { ...allowUdp({ destinations: ['203.0.113.0/24'], destinationPorts: [PortRange.of(9)] }), action: RuleAction.DENY }, `${PATH}: rule 'r': protocol "udp" is denied by default and no allow rule overlaps this deny rule, so it has no effect`],
       ['a deny that cuts DNS', { ...allowUdp({ destinationPorts: [PortRange.of(53)] }), action: RuleAction.DENY }, `${PATH}: rule 'r': action "deny" would cut failsafe 'dns-cluster-service' (DNS to the cluster DNS Service IP, matched before kube-proxy DNAT); set overrideFailsafe: true if that is intended`],
@@ -66,11 +105,7 @@ describe('compilePolicy', () => {
       expect(() => compileWith('r', props as FirewallRuleProps)).toThrow(message);
     });
 
-    test('a bad rule id', () => {
-      expect(() => compileWith('Bad_Id', allowUdp())).toThrow(`${PATH}: rule 'Bad_Id': id "Bad_Id" must be 1-48 lowercase letters, digits or dashes, starting and ending with a letter or digit`);
-    });
-
-    test('a rule id used twice, also against a failsafe', () => {
+    test('a rule id used twice, against a failsafe', () => {
       expect(() => compileWith('dns-upstream', allowUdp())).toThrow(`${PATH}: rule 'dns-upstream': id "dns-upstream" is declared twice; rule ids must be unique`);
     });
 
@@ -79,10 +114,6 @@ describe('compilePolicy', () => {
         .addRule('syslog', allowUdp({ destinations: ['203.0.113.5'], destinationPorts: [PortRange.of(514)] }))
         .addRule('no-lab', { ...allowUdp({ destinations: ['203.0.113.0/24'] }), action: RuleAction.DENY });
       expect(() => compilePolicy(PATH, policy, failsafes())).toThrow(`${PATH}: rule 'syslog': action "allow" contradicts deny rule 'no-lab', which covers all of it (deny beats allow)`);
-    });
-
-    test('overrideFailsafe on an allow rule', () => {
-      expect(() => compileWith('r', allowUdp({ overrideFailsafe: true }))).toThrow(`${PATH}: rule 'r': overrideFailsafe true only applies to deny rules`);
     });
   });
 
@@ -95,10 +126,6 @@ describe('compilePolicy', () => {
     const policy = FirewallPolicy.denyUdp().addRule('win-only', allowUdp({ nodeOs: [NodeOs.WINDOWS] }));
     expect(compilePolicy(PATH, policy, [], NodeOs.LINUX).rules).toEqual([]);
     expect(compilePolicy(PATH, policy, [], NodeOs.WINDOWS).rules.map((r) => r.id)).toEqual(['win-only', 'win-only']);
-    expect(() => compilePolicy(PATH, FirewallPolicy.denyUdp().addRule('r', allowUdp({ nodeOs: [] })), [], NodeOs.LINUX))
-      .toThrow(`${PATH}: rule 'r': nodeOs [] must list linux, windows or both, or be omitted for every node`);
-    expect(() => compilePolicy(PATH, FirewallPolicy.denyUdp().addRule('r', allowUdp({ nodeOs: ['macos' as NodeOs] })), [], NodeOs.LINUX))
-      .toThrow(`${PATH}: rule 'r': nodeOs "macos" must be one of linux, windows`);
   });
 
   test('a deny carving an exemption is kept', () => {
@@ -108,3 +135,41 @@ describe('compilePolicy', () => {
     expect(compilePolicy(PATH, policy, []).rules.map((r) => `${r.action}:${r.id}`)).toEqual(['deny:not-lab-printer', 'allow:lab']);
   });
 });
+
+describe('IncrementalPolicyCheck (NodeFirewall.addRule) agrees with compilePolicy', () => {
+  // a small pool, so that rules often meet: allows and denies of udp/tcp over two ports and three networks
+  const rule = fc.record({
+    action: fc.constantFrom(RuleAction.ALLOW, RuleAction.DENY),
+    protocol: fc.constantFrom(Protocol.UDP, Protocol.TCP),
+    destinations: fc.constantFrom(undefined, ['203.0.113.0/24'], ['203.0.113.5'], ['198.51.100.0/24']),
+    destinationPorts: fc.constantFrom(undefined, [PortRange.of(514)], [PortRange.range(514, 515)], [PortRange.of(53)]),
+    overrideFailsafe: fc.constantFrom(undefined, true),
+  }).map((r): FirewallRuleProps => ({ ...r, scopes: [TrafficScope.NODE_EGRESS], description: 'generated' }));
+
+  test('property: each rule added is refused by one exactly when by the other, with the same message', () => {
+    fc.assert(fc.property(fc.array(rule, { maxLength: 8 }), (rules) => {
+      const policy = FirewallPolicy.denyUdp();
+      const check = new IncrementalPolicyCheck(PATH, policy, failsafes());
+      rules.forEach((props, i) => {
+        const named = { id: `r${i}`, origin: RuleOrigin.USER, props };
+        const whole = messageOf(() => compilePolicy(PATH, policy.copy()._addRule(PATH, named.id, props), failsafes()));
+        let parts: ReturnType<IncrementalPolicyCheck['check']> = [];
+        const incremental = messageOf(() => { parts = check.check(named); });
+        expect(incremental).toBe(whole);
+        if (whole === undefined) {
+          policy._addRule(PATH, named.id, props);
+          check.record(named, parts);
+        }
+      });
+    }), { seed: 11, numRuns: 400 });
+  });
+});
+
+function messageOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}

@@ -38,14 +38,14 @@ export function findObject(objects: any[], kind: string, name: string): any {
   return found;
 }
 
-/** apply.sh, remove.sh, run.sh and droplog.sh (when the firewall has a drop log) from the synthesized Linux ConfigMap. */
-export function linuxScripts(objects: any[]): { apply: string; remove: string; run: string; dropLog?: string } {
-  const data = findObject(objects, 'ConfigMap', 'hostnet-linux-scripts').data;
+/** apply.sh, remove.sh, run.sh and droplog.sh (when the firewall has a drop log) from the synthesized Linux ConfigMap (of the NodeFirewall called `name`). */
+export function linuxScripts(objects: any[], name = 'hostnet'): { apply: string; remove: string; run: string; dropLog?: string } {
+  const data = findObject(objects, 'ConfigMap', `${name}-linux-scripts`).data;
   return { apply: data['apply.sh'], remove: data['remove.sh'], run: data['run.sh'], ...(data['droplog.sh'] ? { dropLog: data['droplog.sh'] } : {}) };
 }
 
-/** apply.ps1 and remove.ps1 from the synthesized Windows ConfigMap. */
-export function windowsScripts(objects: any[]): { apply: string; remove: string; run: string } {
-  const data = findObject(objects, 'ConfigMap', 'hostnet-windows-scripts').data;
+/** apply.ps1 and remove.ps1 from the synthesized Windows ConfigMap (of the NodeFirewall called `name`). */
+export function windowsScripts(objects: any[], name = 'hostnet'): { apply: string; remove: string; run: string } {
+  const data = findObject(objects, 'ConfigMap', `${name}-windows-scripts`).data;
   return { apply: data['apply.ps1'], remove: data['remove.ps1'], run: data['run.ps1'] };
 }
