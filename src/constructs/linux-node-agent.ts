@@ -26,7 +26,7 @@ export interface LinuxNodeAgentProps {
   /** How hostnet.prom leaves the node: a node-exporter sidecar, or the user's exporter's textfile directory. */
   readonly metrics: MetricsExport;
   /** Produces the scripts and the loop's settings at synth time, after every rule was added. */
-  readonly scripts: () => { scripts: LinuxScripts; agent: Omit<AgentOptions, 'policyId'> };
+  readonly scripts: () => { scripts: LinuxScripts; agent: Omit<AgentOptions, 'policyId'>; policyJson: string };
 }
 
 /** Where the agent's hostnet.prom goes. */
@@ -69,9 +69,10 @@ export class LinuxNodeAgent extends NodeAgent {
       namespace: props.namespace,
       os: NodeOs.LINUX,
       files: () => {
-        const { scripts, agent } = props.scripts();
+        const { scripts, agent, policyJson } = props.scripts();
         const policyId = createHash('sha256').update(scripts.apply).update('\0').update(scripts.remove).digest('hex');
-        return { 'apply.sh': scripts.apply, 'remove.sh': scripts.remove, 'run.sh': renderLinuxAgent({ ...agent, policyId }) };
+        // policy.json: the compiled policy as data, for `cdk8s-hostnet explain/diff/test` (the agent ignores it)
+        return { 'apply.sh': scripts.apply, 'remove.sh': scripts.remove, 'run.sh': renderLinuxAgent({ ...agent, policyId }), 'policy.json': policyJson };
       },
       tolerations: [{ operator: 'Exists' }],
       securityContext: { seccompProfile: { type: 'RuntimeDefault' } },

@@ -25,7 +25,7 @@ export interface WindowsNodeAgentProps {
   readonly minReadySeconds: number;
   readonly taints: NodeTaint[];
   /** Produces the scripts and the loop's settings at synth time, after every rule was added. */
-  readonly scripts: () => { scripts: WindowsScripts; agent: Omit<AgentOptions, 'policyId'> };
+  readonly scripts: () => { scripts: WindowsScripts; agent: Omit<AgentOptions, 'policyId'>; policyJson: string };
 }
 
 /**
@@ -46,9 +46,10 @@ export class WindowsNodeAgent extends NodeAgent {
       maxUnavailable: props.maxUnavailable,
       minReadySeconds: props.minReadySeconds,
       files: () => {
-        const { scripts, agent } = props.scripts();
+        const { scripts, agent, policyJson } = props.scripts();
         const policyId = createHash('sha256').update(scripts.apply).update('\0').update(scripts.remove).digest('hex');
-        return { 'apply.ps1': scripts.apply, 'remove.ps1': scripts.remove, 'run.ps1': renderWindowsAgent({ ...agent, policyId }) };
+        // policy.json: the compiled policy as data, for `cdk8s-hostnet explain/diff/test` (the agent ignores it)
+        return { 'apply.ps1': scripts.apply, 'remove.ps1': scripts.remove, 'run.ps1': renderWindowsAgent({ ...agent, policyId }), 'policy.json': policyJson };
       },
       tolerations: tolerationsFor(props.taints),
       securityContext: { windowsOptions: { hostProcess: true, runAsUserName: 'NT AUTHORITY\\SYSTEM' } },
