@@ -93,19 +93,24 @@ function diffCell(sides: Side[], scope: TrafficScope, protocol: Protocol, family
   const addresses: Interval = { from: 0n, to: maxAddress(family) };
   const universe = ports ? [addresses, addresses, PORTS, PORTS] : [addresses, addresses];
   const boxes: Interval[][][] = [];
-  const add = (dims: (Interval[] | undefined)[]) => {
+  const chains: (number | undefined)[] = [];
+  const add = (dims: (Interval[] | undefined)[], chain?: number) => {
     boxes.push(universe.map((u, d) => dims[d] ?? [u]));
+    chains.push(chain);
     return boxes.length - 1;
   };
   const asIntervals = (list: { first: bigint; last: bigint }[] | undefined) => list?.map((c) => ({ from: c.first, to: c.last }));
   const portIntervals = (list: { from: number; to: number }[] | undefined) => list?.map((p) => ({ from: BigInt(p.from), to: BigInt(p.to) }));
   const loSrc = add([[LOOPBACK[family]]]);
   const loDst = add([undefined, [LOOPBACK[family]]]);
-  const indexed = sides.map((side) => {
+  const indexed = sides.map((side, sideIndex) => {
     const index = new Map<CompiledRule, number>();
     for (const rule of side.policy.rules) {
       if (rule.scope !== scope || rule.family !== family || (rule.protocol !== Protocol.ANY && rule.protocol !== protocol)) continue;
-      index.set(rule, add([asIntervals(rule.sources), asIntervals(rule.destinations), portIntervals(rule.sourcePorts), portIntervals(rule.destinationPorts)]));
+      // both engines decide by the first matching rule in this order (Windows: any deny, then any allow);
+      // an untrackedOnly rule also depends on the untracked markers, so it never ends a chain
+      index.set(rule, add([asIntervals(rule.sources), asIntervals(rule.destinations), portIntervals(rule.sourcePorts), portIntervals(rule.destinationPorts)],
+        rule.untrackedOnly ? undefined : sideIndex));
     }
     const untracked = !ports ? [] : side.doc.untrackedDns.map(mustParseCidr).filter((c) => c.family === family).flatMap((c) => {
       const at = [{ from: c.first, to: c.last }];
@@ -129,7 +134,7 @@ function diffCell(sides: Side[], scope: TrafficScope, protocol: Protocol, family
       }).allowed ? Verdict.ALLOW : Verdict.DENY;
     });
     return verdicts[0] === verdicts[1] ? undefined : `${verdicts[0]}>${verdicts[1]}`;
-  });
+  }, chains);
   const doc = sides[1].doc;
   return cells.map(({ box, label }) => {
     const [before, after] = label.split('>') as Verdict[];

@@ -99,6 +99,17 @@ const ruleArb: fc.Arbitrary<FirewallRuleProps> = fc.record({
   };
 });
 
+/** A rule with its id, before compilation. */
+export interface NamedProps {
+  readonly id: string;
+  readonly props: FirewallRuleProps;
+}
+
+/** One more random rule, for changes to a policy. */
+export function randomRule(seed: number): FirewallRuleProps {
+  return fc.sample(ruleArb, { seed, numRuns: 1 })[0];
+}
+
 const policyArb = fc.record({
   tcpDenied: fc.boolean(),
   rules: fc.array(ruleArb, { minLength: 1, maxLength: 14 }),
@@ -108,9 +119,10 @@ const policyArb = fc.record({
  * A random policy that compiles: rules the compiler refuses (no effect, contradicted, ...) are
  * dropped one by one, as a user would fix them.
  */
-export function randomFirewall(seed: number, profile: ClusterProfile, backend = LinuxBackend.IPTABLES): Synthesized {
+export function randomFirewall(seed: number, profile: ClusterProfile, backend = LinuxBackend.IPTABLES, change?: (rules: NamedProps[]) => NamedProps[]): Synthesized {
   const [drawn] = fc.sample(policyArb, { seed, numRuns: 1 });
   let rules = drawn.rules.map((props, i) => ({ id: `r${i}`, props }));
+  if (change) rules = change(rules);
   for (;;) {
     const policy = new FirewallPolicy({ udp: RuleAction.DENY, tcp: drawn.tcpDenied ? RuleAction.DENY : RuleAction.ALLOW });
     for (const r of rules) policy.addRule(r.id, r.props);
