@@ -8,8 +8,16 @@ import { NodeOs } from '../policy/node-os';
 import { Protocol, TrafficScope } from '../policy/protocol';
 
 const FLAGS = {
-  'node-os': 'value', 'scope': 'value', 'proto': 'value', 'src': 'value', 'dst': 'value', 'sport': 'value', 'dport': 'value',
-  'dnat-to': 'value', 'firewall': 'value', 'json': 'boolean',
+  'node-os': 'value',
+  'scope': 'value',
+  'proto': 'value',
+  'src': 'value',
+  'dst': 'value',
+  'sport': 'value',
+  'dport': 'value',
+  'dnat-to': 'value',
+  'firewall': 'value',
+  'json': 'boolean',
 } as const;
 
 /** `explain DIST ...`: the verdict of each firewall on one flow, and the combined one. Exit 0 whatever it is. */
@@ -38,8 +46,14 @@ export function explainCommand(args: string[], io: Output): number {
   const result = flowVerdicts(readDist(positional[0]), os, flow, optional('firewall'));
   if (flags.has('json')) {
     const single = result.firewalls.length === 1 ? result.firewalls[0] : undefined;
-    io.out(`${JSON.stringify({ flow: { nodeOs: os, ...flow }, verdict: result.combined, ruleId: single?.ruleId,
-      isDefault: single?.isDefault, reason: single?.reason, firewalls: result.firewalls }, undefined, 2)}\n`);
+    io.out(`${JSON.stringify({
+      flow: { nodeOs: os, ...flow },
+      verdict: result.combined,
+      ruleId: single?.ruleId,
+      isDefault: single?.isDefault,
+      reason: single?.reason,
+      firewalls: result.firewalls,
+    }, undefined, 2)}\n`);
     return 0;
   }
   if (result.firewalls.length === 1) {

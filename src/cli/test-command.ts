@@ -39,10 +39,20 @@ export function testCommand(args: string[], io: Output): number {
   const passed = results.filter((r) => r.passed).length;
   const failed = results.length - passed;
   if (flags.has('json')) {
-    io.out(`${JSON.stringify({ passed, failed, results: results.map((r) => ({
-      name: r.case.name, passed: r.passed, expected: r.case.expect, verdict: r.verdict, firewall: r.decided.firewall,
-      ruleId: r.decided.ruleId, isDefault: r.decided.isDefault, reason: r.decided.reason,
-    })) }, undefined, 2)}\n`);
+    io.out(`${JSON.stringify({
+      passed,
+      failed,
+      results: results.map((r) => ({
+        name: r.case.name,
+        passed: r.passed,
+        expected: r.case.expect,
+        verdict: r.verdict,
+        firewall: r.decided.firewall,
+        ruleId: r.decided.ruleId,
+        isDefault: r.decided.isDefault,
+        reason: r.decided.reason,
+      })),
+    }, undefined, 2)}\n`);
     return failed > 0 ? 1 : 0;
   }
   const rows = results.map((r) => {

@@ -69,7 +69,16 @@ export function diffPolicies(before: HostPolicy[], after: HostPolicy[]): DiffReg
 
 /** No firewall: its rules removed. */
 function absent(like: HostPolicy): HostPolicy {
-  return { ...like, kind: HOST_POLICY_KIND, format: HOST_POLICY_FORMAT, mode: FirewallMode.REMOVE, udp: RuleAction.ALLOW, tcp: RuleAction.ALLOW, untrackedDns: [], rules: [] };
+  return {
+    ...like,
+    kind: HOST_POLICY_KIND,
+    format: HOST_POLICY_FORMAT,
+    mode: FirewallMode.REMOVE,
+    udp: RuleAction.ALLOW,
+    tcp: RuleAction.ALLOW,
+    untrackedDns: [],
+    rules: [],
+  };
 }
 
 function diffPair(old: HostPolicy, next: HostPolicy): DiffRegion[] {
@@ -109,7 +118,8 @@ function diffCell(sides: Side[], scope: TrafficScope, protocol: Protocol, family
       if (rule.scope !== scope || rule.family !== family || (rule.protocol !== Protocol.ANY && rule.protocol !== protocol)) continue;
       // both engines decide by the first matching rule in this order (Windows: any deny, then any allow);
       // an untrackedOnly rule also depends on the untracked markers, so it never ends a chain
-      index.set(rule, add([asIntervals(rule.sources), asIntervals(rule.destinations), portIntervals(rule.sourcePorts), portIntervals(rule.destinationPorts)],
+      const dims = [asIntervals(rule.sources), asIntervals(rule.destinations), portIntervals(rule.sourcePorts), portIntervals(rule.destinationPorts)];
+      index.set(rule, add(dims,
         rule.untrackedOnly ? undefined : sideIndex));
     }
     const untracked = !ports ? [] : side.doc.untrackedDns.map(mustParseCidr).filter((c) => c.family === family).flatMap((c) => {

@@ -119,7 +119,8 @@ export function explainFlow(policy: HostPolicy, flow: Flow): FlowVerdict {
   const windows = policy.nodeOs === NodeOs.WINDOWS;
   const untrackedDns = policy.untrackedDns.map(mustParseCidr);
   // NodeLocal DNSCache's raw-table NOTRACK rules: port 53 to and from its addresses (Linux only)
-  const untracked = !windows && ports && untrackedDns.some((u) => (cidrContains(u, dst) && dport === DNS_PORT) || (cidrContains(u, src) && sport === DNS_PORT));
+  const untracked = !windows && ports
+    && untrackedDns.some((u) => (cidrContains(u, dst) && dport === DNS_PORT) || (cidrContains(u, src) && sport === DNS_PORT));
   const decision = decide(policy, compiled, {
     scope: flow.scope,
     protocol: flow.protocol,

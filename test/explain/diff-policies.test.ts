@@ -1,17 +1,18 @@
+/* eslint-disable no-bitwise */ // address arithmetic
 // diffPolicies on random pairs of policies: every flow sampled inside a reported region changes
 // verdict (as the region says), and flows outside every region keep theirs; verdicts come from
 // explainFlow, whose equality with the engines the differential tests prove. Regions are read back
 // from their text, so the test also checks what users read.
 import fc from 'fast-check';
+import { benchProfile, randomFirewall, randomFlows, randomRule, Synthesized, TestFlow } from './random-policy';
 import { DiffRegion, diffPolicies } from '../../src/explain/diff-policies';
 import { Verdict, explainFlow } from '../../src/explain/explain-flow';
 import { HostPolicy } from '../../src/explain/host-policy';
-import { Family, maxAddress, mustParseCidr } from '../../src/policy/cidr';
+import { Family, formatAddress, maxAddress, mustParseCidr } from '../../src/policy/cidr';
 import { FirewallMode } from '../../src/policy/firewall-mode';
 import { NodeOs } from '../../src/policy/node-os';
 import { Protocol, RuleAction, TrafficScope } from '../../src/policy/protocol';
 import { PROFILE_NAMES } from '../util/synth';
-import { benchProfile, randomFirewall, randomFlows, randomRule, Synthesized, TestFlow } from './random-policy';
 
 interface Range { readonly from: bigint; readonly to: bigint }
 
@@ -47,12 +48,7 @@ function portRanges(list: string[] | undefined): Range[] {
 }
 
 const inside = (ranges: Range[], v: bigint) => ranges.some((r) => r.from <= v && v <= r.to);
-const formatFamily = (family: Family, v: bigint) => (family === 'ipv4' ? mustParseCidr(`${v >> 24n}.${(v >> 16n) & 255n}.${(v >> 8n) & 255n}.${v & 255n}`).text.split('/')[0] : ipv6Text(v));
-function ipv6Text(v: bigint): string {
-  const groups: string[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(((v >> BigInt(i * 16)) & 0xffffn).toString(16));
-  return groups.join(':');
-}
+const formatFamily = formatAddress;
 
 interface ParsedRegion {
   readonly region: DiffRegion;
@@ -180,20 +176,48 @@ describe('diffPolicies', () => {
   test('a hand-made change gives exactly the expected region', () => {
     // GIVEN a policy that denies udp by default, then one that also allows udp 123 to 192.0.2.123
     const base: HostPolicy = { ...randomFirewall(1, benchProfile('generic')).linux, rules: [], udp: RuleAction.DENY, tcp: RuleAction.ALLOW, untrackedDns: [] };
-    const ntp: HostPolicy = { ...base, rules: [{ id: 'ntp', origin: 'user' as any, action: RuleAction.ALLOW, protocol: Protocol.UDP, scope: TrafficScope.NODE_EGRESS,
-      family: 'ipv4', destinations: ['192.0.2.123/32'], destinationPorts: ['123'], description: 'NTP' }] };
+    const ntp: HostPolicy = {
+      ...base,
+      rules: [{
+        id: 'ntp',
+        origin: 'user' as any,
+        action: RuleAction.ALLOW,
+        protocol: Protocol.UDP,
+        scope: TrafficScope.NODE_EGRESS,
+        family: 'ipv4',
+        destinations: ['192.0.2.123/32'],
+        destinationPorts: ['123'],
+        description: 'NTP',
+      }],
+    };
     // THEN one region: from any address but loopback (which never reaches the rules), to it, on port 123
     expect(diffPolicies([base], [ntp])).toEqual([{
-      firewall: base.firewall, nodeOs: NodeOs.LINUX, scope: TrafficScope.NODE_EGRESS, protocol: Protocol.UDP, family: 'ipv4',
-      sources: ['any-except', '127.0.0.0/8'], destinations: ['192.0.2.123'], sourcePorts: ['any'], destinationPorts: ['123'],
-      before: Verdict.DENY, after: Verdict.ALLOW,
+      firewall: base.firewall,
+      nodeOs: NodeOs.LINUX,
+      scope: TrafficScope.NODE_EGRESS,
+      protocol: Protocol.UDP,
+      family: 'ipv4',
+      sources: ['any-except', '127.0.0.0/8'],
+      destinations: ['192.0.2.123'],
+      sourcePorts: ['any'],
+      destinationPorts: ['123'],
+      before: Verdict.DENY,
+      after: Verdict.ALLOW,
     }]);
   });
 
   test('fast on realistic policies: 300 rules against 300 others', () => {
     const big = (seed: number) => randomFirewall(seed, benchProfile('k2s'), undefined, () =>
-      Array.from({ length: 300 }, (_, i) => ({ id: `b${i}`, props: { ...randomRule(seed * 1000 + i), action: RuleAction.ALLOW, protocol: Protocol.UDP,
-        overrideFailsafe: undefined, sourcePorts: undefined } })));
+      Array.from({ length: 300 }, (_, i) => ({
+        id: `b${i}`,
+        props: {
+          ...randomRule(seed * 1000 + i),
+          action: RuleAction.ALLOW,
+          protocol: Protocol.UDP,
+          overrideFailsafe: undefined,
+          sourcePorts: undefined,
+        },
+      })));
     const a = big(1);
     const b = big(2);
     const started = Date.now();

@@ -1,3 +1,4 @@
+/* eslint-disable no-bitwise */ // address arithmetic
 // Seeded random policies and flows for the differential tests of explainFlow and diffPolicies. The
 // policies go through the real NodeFirewall (compile checks, failsafes, every dialect); the flows
 // sit on and next to every edge the policy mentions (first and last address of each CIDR and the
@@ -119,7 +120,8 @@ const policyArb = fc.record({
  * A random policy that compiles: rules the compiler refuses (no effect, contradicted, ...) are
  * dropped one by one, as a user would fix them.
  */
-export function randomFirewall(seed: number, profile: ClusterProfile, backend = LinuxBackend.IPTABLES, change?: (rules: NamedProps[]) => NamedProps[]): Synthesized {
+export function randomFirewall(seed: number, profile: ClusterProfile, backend = LinuxBackend.IPTABLES,
+  change?: (rules: NamedProps[]) => NamedProps[]): Synthesized {
   const [drawn] = fc.sample(policyArb, { seed, numRuns: 1 });
   let rules = drawn.rules.map((props, i) => ({ id: `r${i}`, props }));
   if (change) rules = change(rules);

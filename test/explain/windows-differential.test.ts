@@ -4,14 +4,13 @@
 // profile and on random policies: the verdicts must be equal, every one. explain's ALLOW means "no
 // Block rule of this firewall matches" (the host's own inbound rules still apply after it).
 // Loopback flows are left out: Windows does not filter them, and the rule evaluator has no notion of it.
+import { benchProfile, randomFirewall, randomFlows, Synthesized, synthFirewall, TestFlow } from './random-policy';
 import { Protocol, TrafficScope } from '../../src';
 import { Verdict, explainFlow } from '../../src/explain/explain-flow';
-import { Flow as WindowsFlow, ParsedRule, readRules, ruleMatches } from '../windows/firewall-evaluator';
-import { windowsScripts } from '../util/synth';
-import { benchProfile, randomFirewall, randomFlows, Synthesized, synthFirewall, TestFlow } from './random-policy';
 import { mustParseCidr } from '../../src/policy/cidr';
 import { FirewallPolicy } from '../../src/policy/firewall-policy';
-import { PROFILE_NAMES } from '../util/synth';
+import { windowsScripts, PROFILE_NAMES } from '../util/synth';
+import { Flow as WindowsFlow, ParsedRule, readRules, ruleMatches } from '../windows/firewall-evaluator';
 
 const FLOWS_PER_POLICY = 400;
 // Windows does not filter loopback traffic, which the rule evaluator does not model: no such flow here
