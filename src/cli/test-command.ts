@@ -88,7 +88,7 @@ function readCases(file: string): Case[] {
     const field = (name: string, required = true): string | undefined => {
       const v = f[name];
       if (v === undefined || v === null) {
-        if (required) throw new UsageError(`${at}.${name} is required`);
+        if (required) throw new Error(`${name} is required`);
         return undefined;
       }
       return String(v);
@@ -100,12 +100,11 @@ function readCases(file: string): Case[] {
         throw new UsageError(`${at}.${error instanceof Error ? error.message : String(error)}`);
       }
     };
-    const expect = field('expect')!.toUpperCase();
     return {
       name: field('name', false) ?? `flow ${i + 1}`,
       nodeOs: wrap(() => oneOf('nodeOs', field('nodeOs')!, Object.values(NodeOs))),
       firewall: field('firewall', false),
-      expect: wrap(() => oneOf('expect', expect, Object.values(Verdict))),
+      expect: wrap(() => oneOf('expect', field('expect')!.toUpperCase(), Object.values(Verdict))),
       flow: {
         scope: wrap(() => oneOf('scope', field('scope')!, Object.values(TrafficScope))),
         protocol: wrap(() => oneOf('protocol', field('protocol')!, [Protocol.UDP, Protocol.TCP, Protocol.ICMP])),

@@ -262,7 +262,11 @@ export class NodeFirewall extends Construct {
 
     // what `cdk8s-hostnet explain` needs besides the rules: NodeLocal DNSCache's untracked addresses (read at synth time)
     const policyJson = (compiled: CompiledPolicy, os: NodeOs, policyBackend: string) => hostPolicyJson(hostPolicy(compiled, {
-      firewall: this.name, nodeOs: os, backend: policyBackend, mode, version: libraryVersion(),
+      firewall: this.name,
+      nodeOs: os,
+      backend: policyBackend,
+      mode,
+      version: libraryVersion(),
       untrackedDns: [...new Set(this.dns.resolvers.filter((r) => r.kind === DnsResolverKind.NODE_LOCAL_CACHE).flatMap((r) => r.addresses))],
     }));
 
