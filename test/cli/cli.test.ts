@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import * as ts from 'typescript';
 import { runCli } from '../../src/cli/run-cli';
 import { E2E_OVERRIDES } from '../util/synth';
 import { writeDist } from '../util/write-dist';
@@ -231,5 +232,61 @@ describe('the command', () => {
     expect(cli()).toMatchObject({ code: 2, err: expect.stringContaining('cdk8s-hostnet explain DIST') });
     expect(cli('simulate')).toEqual({ code: 2, out: '', err: 'cdk8s-hostnet: unknown command "simulate"; commands: explain, diff, test (--help shows how)\n' });
     expect(cli('diff', '--help')).toEqual({ code: 0, out: 'usage: cdk8s-hostnet diff OLD_DIST NEW_DIST [--json] [--exit-code]\n', err: '' });
+  });
+});
+
+describe('the README section "Ask before you apply"', () => {
+  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## Ask before you apply');
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  const blocks = (language: string) => [...section.matchAll(new RegExp('```' + language + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]);
+  // the pull request of the README's diff: two rules added to CLUSTER_CONFIG
+  const PR = writeDist(join(tmp, 'readme-pr'), 'k2s', {
+    exemptions: [
+      { id: 'ntp', protocol: 'udp', scopes: ['nodeEgress'], destinations: ['192.0.2.123'], destinationPorts: ['123'], description: 'NTP' },
+      { id: 'no-smb-out', action: 'deny', protocol: 'tcp', scopes: ['podForward'], destinationPorts: ['445'], description: 'no SMB from pods' },
+    ],
+  });
+
+  test('every console block is the real output of its commands (dist: the default k2s synth)', () => {
+    const flowsFile = join(tmp, 'flows.yaml');
+    writeFileSync(flowsFile, blocks('yaml').find((b) => b.includes('flows:'))!);
+    const paths: Record<string, string> = { 'dist': BEFORE, 'dist-main': BEFORE, 'flows.yaml': flowsFile };
+    let commands = 0;
+    for (const block of blocks('console')) {
+      const parts = block.split(/^\$ /m).filter((p) => p.trim() !== '');
+      let last = { code: 0, out: '', err: '' };
+      for (const part of parts) {
+        const [command, ...output] = part.split('\n');
+        const expected = output.join('\n');
+        if (command === 'echo $?') {
+          expect(`${last.code}\n`).toBe(expected);
+          continue;
+        }
+        const [npx, bin, sub, ...argv] = command.split(' ');
+        expect([npx, bin]).toEqual(['npx', 'cdk8s-hostnet']);
+        const args = argv.map((a) => paths[a] ?? a);
+        // the diff compares main's dist with the pull request's
+        if (argv[0] === 'dist-main') args[1] = PR;
+        last = cli(sub, ...args);
+        expect(last.out + last.err).toBe(expected);
+        commands++;
+      }
+    }
+    expect(commands).toBe(7);
+  });
+
+  test('the jest example passes', () => {
+    const [code] = blocks('ts');
+    const js = ts.transpileModule(code.replace(/from 'cdk8s-hostnet'/g, "from '../../src'"), {
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+    }).outputText;
+    let ran = 0;
+    const inline = (_name: string, fn: () => void) => {
+      fn();
+      ran++;
+    };
+    new Function('require', 'exports', 'test', 'expect', js)(require, {}, inline, expect);
+    expect(ran).toBe(1);
   });
 });
