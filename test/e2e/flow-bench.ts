@@ -6,6 +6,7 @@
 //   nodeIngress:  ci --veth-- ni   (ni holds each batch's destinations as local routes)
 //   nodeEgress:         no --veth-- so   (no itself sends, from local routes of the batch's sources)
 //   podForward:   cf --veth-- nf --veth-- sf   (nf routes between them)
+// Optionally no and nf DNAT a Service IP as kube-proxy does; the set then sees the endpoint.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,6 +21,15 @@ export interface BenchFlow {
   readonly dst: string;
   readonly sport: number;
   readonly dport: number;
+  /** The destination after kube-proxy's DNAT, where the set sees it. @default dst */
+  readonly dnatDst?: string;
+}
+
+/** A kube-proxy-like DNAT of a Service IP's udp and tcp port to one endpoint (nodeEgress and podForward). */
+export interface BenchDnat {
+  readonly service: string;
+  readonly port: number;
+  readonly endpoint: string;
 }
 
 /** Addresses of the bench's own links: no flow may use them. */
@@ -39,8 +49,8 @@ interface Site {
 }
 
 export class FlowBench {
-  static async create(prefix: string): Promise<FlowBench> {
-    const bench = new FlowBench(prefix);
+  static async create(prefix: string, dnat?: BenchDnat): Promise<FlowBench> {
+    const bench = new FlowBench(prefix, dnat);
     await bench.destroy();
     try {
       await bench.build();
@@ -55,7 +65,7 @@ export class FlowBench {
   readonly dir: string;
   private readonly names: string[];
 
-  private constructor(readonly prefix: string) {
+  private constructor(readonly prefix: string, readonly dnat?: BenchDnat) {
     const n = (role: string) => `${prefix}-${role}`;
     this.names = ['ci', 'ni', 'no', 'so', 'cf', 'nf', 'sf'].map(n);
     this.sites = {
@@ -107,7 +117,7 @@ export class FlowBench {
         // the receiving side handles the last packets in softirq, after the sender returned
         await new Promise((resolve) => setTimeout(resolve, 50));
         const seen = await this.seen(site.node);
-        for (const i of batch) arrived[i] = seen.has(key(flows[i]));
+        for (const i of batch) arrived[i] = seen.has(key({ ...flows[i], dst: flows[i].dnatDst ?? flows[i].dst }));
       } finally {
         await nsExecOk(undefined, [site.sender, site.node].map((ns) =>
           `ip -n ${ns} -4 route flush table local proto ${ROUTE_PROTO}; ip -n ${ns} -6 route flush table local proto ${ROUTE_PROTO}`).join('\n'));
@@ -183,6 +193,14 @@ export class FlowBench {
     await nsExecOk(undefined, neighbours.join('\n'));
     for (const site of Object.values(this.sites)) {
       await nsExecOk(site.node, 'nft -f -', { input: probeTable(site.hook) });
+    }
+    if (this.dnat) {
+      // as kube-proxy's nat rules do, before the filter hooks: in OUTPUT for the node's own packets,
+      // in PREROUTING for the routed ones
+      const { service, port, endpoint } = this.dnat;
+      const rule = `ip daddr ${service} meta l4proto { udp, tcp } th dport ${port} dnat to ${endpoint}`;
+      await nsExecOk(no, 'nft -f -', { input: `table ip kubeproxy {\n  chain out { type nat hook output priority -100; ${rule}; }\n}\n` });
+      await nsExecOk(nf, 'nft -f -', { input: `table ip kubeproxy {\n  chain pre { type nat hook prerouting priority -100; ${rule}; }\n}\n` });
     }
   }
 }
