@@ -28,11 +28,12 @@ const project = new cdk8s.ConstructLibraryCdk8s({
     // bundles the synth app into one file: module resolution was most of `cdk8s synth`'s time
     'esbuild@^0.25',
     'tree-sitter-powershell@0.26.4',
-    // CLUSTER_CONFIG files: only the synth app (src/app) reads them, and esbuild bundles it with it
-    'yaml@^2',
   ],
-  // jsii only packs bundled non-jsii dependencies
-  bundledDeps: ['ipaddr.js@^2.2.0'],
+  // jsii only packs bundled non-jsii dependencies. yaml: the cdk8s-hostnet command reads dist/ and
+  // FLOWS.yaml with it (the synth app reads CLUSTER_CONFIG files with it too)
+  bundledDeps: ['ipaddr.js@^2.2.0', 'yaml@^2'],
+  // `npx cdk8s-hostnet explain|diff|test`: verdicts of a synthesized dist/, offline (issue 10)
+  bin: { 'cdk8s-hostnet': 'lib/cli/cdk8s-hostnet.js' },
 
   // engines: Node.js 20 or later; CI builds and tests on 20 and 22 (.ci/run)
   minNodeVersion: '20.0.0',

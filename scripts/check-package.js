@@ -16,15 +16,17 @@ if (start < 0) throw new Error(`npm pack --dry-run --json printed no JSON report
 const [report] = JSON.parse(stdout.slice(start));
 const files = report.files.map((f) => f.path).sort();
 
-/** What may be in the package: the compiled library, its jsii assembly and docs, the bundled dependency. */
+/** What may be in the package: the compiled library, its jsii assembly and docs, the bundled dependencies. */
 const ALLOWED = [
   /^package\.json$/, /^README\.md$/, /^LICENSE$/, /^API\.md$/, /^\.jsii$/,
   /^lib\/(?!main\.|app\/).+\.(js|d\.ts)$/,
-  /^node_modules\/ipaddr\.js\//,
+  /^node_modules\/ipaddr\.js\//, /^node_modules\/yaml\//,
 ];
 /** What must be: without these the package does not load, or jsii languages and docs lack it. */
 const REQUIRED = ['package.json', 'README.md', 'LICENSE', 'API.md', '.jsii', 'lib/index.js', 'lib/index.d.ts',
-  'lib/constructs/node-firewall.js', 'lib/constructs/compartment-workload.js', 'node_modules/ipaddr.js/package.json'];
+  'lib/constructs/node-firewall.js', 'lib/constructs/compartment-workload.js', 'node_modules/ipaddr.js/package.json',
+  // the cdk8s-hostnet command (package.json "bin") and what it reads YAML with
+  'lib/cli/cdk8s-hostnet.js', 'node_modules/yaml/package.json'];
 
 const unexpected = files.filter((f) => !ALLOWED.some((pattern) => pattern.test(f)));
 const missing = REQUIRED.filter((f) => !files.includes(f));

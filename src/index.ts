@@ -25,3 +25,9 @@ export { NodeOs } from './policy/node-os';
 // The clusters they protect
 export { type ClusterProfile, type InfrastructurePort, type NodeTaint } from './profiles/cluster-profile';
 export { ClusterProfiles } from './profiles/cluster-profiles';
+
+// Asking a synthesized policy before it is applied (the cdk8s-hostnet command uses the same)
+export { explainFlow, Verdict, type Flow, type FlowVerdict } from './explain/explain-flow';
+export { diffPolicies, type DiffRegion } from './explain/diff-policies';
+export { policiesFromManifests } from './explain/policies-from-manifests';
+export { type HostPolicy, type HostPolicyRule } from './explain/host-policy';

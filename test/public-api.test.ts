@@ -11,6 +11,8 @@ describe('the public API (src/index.ts)', () => {
       // enums and enum-like classes
       'ClusterProfiles', 'CompartmentIsolation', 'DnsResolver', 'DnsResolverKind', 'FirewallMode', 'FirewallPolicy',
       'IptablesMode', 'LinuxBackend', 'NodeOs', 'PortRange', 'Protocol', 'RuleAction', 'RuleOrigin', 'TrafficScope',
+      // asking a synthesized policy: verdicts and diffs (the cdk8s-hostnet command uses the same)
+      'explainFlow', 'diffPolicies', 'policiesFromManifests', 'Verdict',
       // defaults users may want to name
       'DEFAULT_CHECK_IMAGE', 'DEFAULT_LINUX_IMAGE', 'DEFAULT_NODE_EXPORTER_IMAGE', 'DEFAULT_PAUSE_IMAGE', 'DEFAULT_WINDOWS_EXPORTER_IMAGE', 'DEFAULT_WINDOWS_IMAGE', 'K2S_SYSTEM_USER', 'NODE_LOCAL_DNS_IP',
     ].sort());

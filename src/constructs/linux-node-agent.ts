@@ -30,7 +30,7 @@ export interface LinuxNodeAgentProps {
   /** Run droplog.sh in a sidecar, so `kubectl logs -c drop-log` shows the packets the rules drop. */
   readonly dropLog: boolean;
   /** Produces the scripts and the loop's settings at synth time, after every rule was added. */
-  readonly scripts: () => { scripts: LinuxScripts; agent: Omit<AgentOptions, 'policyId'> };
+  readonly scripts: () => { scripts: LinuxScripts; agent: Omit<AgentOptions, 'policyId'>; policyJson: string };
 }
 
 /** Where the agent's hostnet.prom goes. */
@@ -85,13 +85,15 @@ export class LinuxNodeAgent extends NodeAgent {
       namespace: props.namespace,
       os: NodeOs.LINUX,
       files: () => {
-        const { scripts, agent } = props.scripts();
+        const { scripts, agent, policyJson } = props.scripts();
         const policyId = createHash('sha256').update(scripts.apply).update('\0').update(scripts.remove).digest('hex');
         return {
           'apply.sh': scripts.apply,
           'remove.sh': scripts.remove,
           'run.sh': renderLinuxAgent({ ...agent, policyId }),
           ...(props.dropLog ? { 'droplog.sh': scripts.dropLog } : {}),
+          // the compiled policy as data, for `cdk8s-hostnet explain/diff/test` (the agent ignores it)
+          'policy.json': policyJson,
         };
       },
       tolerations: [{ operator: 'Exists' }],

@@ -12,6 +12,7 @@ import { hostIdentifiers, hostNames, hostNamesProblem } from '../dialects/host-n
 import { renderIptables } from '../dialects/iptables';
 import { renderNftables } from '../dialects/nftables';
 import { renderWindowsFirewall } from '../dialects/windows-firewall';
+import { hostPolicy, hostPolicyJson } from '../explain/host-policy';
 import { grafanaDashboard } from '../observability/dashboard';
 import { hostOrCidr, parseCidr } from '../policy/cidr';
 import { IncrementalPolicyCheck, compilePolicy } from '../policy/compile-policy';
@@ -344,6 +345,16 @@ export class NodeFirewall extends Construct {
     const clusterDomain = this.profile.clusterDomain ?? 'cluster.local';
     if (!DNS_DOMAIN.test(clusterDomain)) throw fail('clusterDomain', clusterDomain, 'must be a DNS domain, like cluster.local');
 
+    // what `cdk8s-hostnet explain` needs besides the rules: NodeLocal DNSCache's untracked addresses (read at synth time)
+    const policyJson = (compiled: CompiledPolicy, os: NodeOs, policyBackend: string) => hostPolicyJson(hostPolicy(compiled, {
+      firewall: this.name,
+      nodeOs: os,
+      backend: policyBackend,
+      mode,
+      version: libraryVersion(),
+      untrackedDns: [...new Set(this.dns.resolvers.filter((r) => r.kind === DnsResolverKind.NODE_LOCAL_CACHE).flatMap((r) => r.addresses))],
+    }));
+
     // what each node's loop needs besides the rules (resolvers are read at synth time: addResolver may come later)
     const agentOptions = (agentBackend: string) => ({
       name: this.name,
@@ -398,10 +409,14 @@ export class NodeFirewall extends Construct {
         minReadySeconds,
         metrics,
         dropLog: props.dropLog ?? true,
-        scripts: () => ({
-          scripts: (backend === LinuxBackend.NFTABLES ? renderNftables : renderIptables)(this._compile(NodeOs.LINUX), this.name, mode),
-          agent: agentOptions(backend),
-        }),
+        scripts: () => {
+          const compiled = this._compile(NodeOs.LINUX);
+          return {
+            scripts: (backend === LinuxBackend.NFTABLES ? renderNftables : renderIptables)(compiled, this.name, mode),
+            agent: agentOptions(backend),
+            policyJson: policyJson(compiled, NodeOs.LINUX, backend),
+          };
+        },
       });
     }
     if (this.profile.nodeOs.includes(NodeOs.WINDOWS)) {
@@ -415,7 +430,10 @@ export class NodeFirewall extends Construct {
         minReadySeconds,
         taints: this.profile.windowsTaints,
         metrics: windowsMetrics,
-        scripts: () => ({ scripts: renderWindowsFirewall(this._compile(NodeOs.WINDOWS), this.name, mode), agent: agentOptions('windows-firewall') }),
+        scripts: () => {
+          const compiled = this._compile(NodeOs.WINDOWS);
+          return { scripts: renderWindowsFirewall(compiled, this.name, mode), agent: agentOptions('windows-firewall'), policyJson: policyJson(compiled, NodeOs.WINDOWS, 'windows-firewall') };
+        },
       });
     }
   }

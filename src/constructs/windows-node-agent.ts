@@ -30,7 +30,7 @@ export interface WindowsNodeAgentProps {
   /** How hostnet.prom leaves the node: a windows_exporter sidecar, or the directory of the user's windows_exporter. */
   readonly metrics: WindowsMetricsExport;
   /** Produces the scripts and the loop's settings at synth time, after every rule was added. */
-  readonly scripts: () => { scripts: WindowsScripts; agent: Omit<AgentOptions, 'policyId'> };
+  readonly scripts: () => { scripts: WindowsScripts; agent: Omit<AgentOptions, 'policyId'>; policyJson: string };
 }
 
 /** Where the Windows agent's hostnet.prom goes. */
@@ -67,10 +67,11 @@ export class WindowsNodeAgent extends NodeAgent {
       maxUnavailable: props.maxUnavailable,
       minReadySeconds: props.minReadySeconds,
       files: () => {
-        const { scripts, agent } = props.scripts();
+        const { scripts, agent, policyJson } = props.scripts();
         const policyId = createHash('sha256').update(scripts.apply).update('\0').update(scripts.remove).digest('hex');
         const metrics = props.metrics.kind === 'sidecar' ? { metricsPort: props.metrics.port } : { metricsDirectory: props.metrics.directory };
-        return { 'apply.ps1': scripts.apply, 'remove.ps1': scripts.remove, 'run.ps1': renderWindowsAgent({ ...agent, policyId, ...metrics }) };
+        // policy.json: the compiled policy as data, for `cdk8s-hostnet explain/diff/test` (the agent ignores it)
+        return { 'apply.ps1': scripts.apply, 'remove.ps1': scripts.remove, 'run.ps1': renderWindowsAgent({ ...agent, policyId, ...metrics }), 'policy.json': policyJson };
       },
       tolerations: tolerationsFor(props.taints),
       securityContext: { windowsOptions: { hostProcess: true, runAsUserName: 'NT AUTHORITY\\SYSTEM' } },
