@@ -33,6 +33,7 @@ test('dropLog: false leaves out the container and its script', () => {
   const objects = Testing.synth(chart);
   expect(agentPod(objects).containers.map((c: any) => c.name)).toEqual(['apply', 'metrics']);
   expect(Object.keys(findObject(objects, 'ConfigMap', 'hostnet-linux-scripts').data).sort()).toEqual(['apply.sh', 'remove.sh', 'run.sh']);
+  expect(Object.keys(findObject(objects, 'ConfigMap', 'hostnet-linux-policy').data)).toEqual(['policy.json']);
 });
 
 test('CLUSTER_CONFIG dropLog: false does the same, and a non-boolean is refused naming the field', () => {

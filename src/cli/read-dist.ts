@@ -21,7 +21,7 @@ export function readDist(dist: string): HostPolicy[] {
     }
   });
   if (policies.length === 0) {
-    throw new UsageError(`DIST ${JSON.stringify(dist)} holds no NodeFirewall policy (policy.json in a scripts ConfigMap): synthesize it again with this version of cdk8s-hostnet`);
+    throw new UsageError(`DIST ${JSON.stringify(dist)} holds no NodeFirewall policy (policy.json in a <name>-<os>-policy ConfigMap): synthesize it again with this version of cdk8s-hostnet`);
   }
   return policies;
 }

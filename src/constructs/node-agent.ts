@@ -3,6 +3,7 @@ import { k8s } from 'cdk8s-plus-28';
 import { Construct } from 'constructs';
 import { firewallLabels } from './labels';
 import { POLICY_HASH_ANNOTATION, policyHash } from './policy-hash';
+import { POLICY_KEY } from '../explain/policies-from-manifests';
 import { NodeOs } from '../policy/node-os';
 
 /** What differs between the Linux and the Windows agent; everything else is shared. */
@@ -45,12 +46,19 @@ export class NodeAgent extends Construct {
     super(scope, id);
     const labels = firewallLabels(props.name, props.os);
     const objectName = `${props.name}-${props.os}`;
-    let files: Record<string, string> | undefined;
-    const produceFiles = () => (files ??= props.files());
+    let produced: { scripts: Record<string, string>; policy?: string } | undefined;
+    // policy.json goes to a ConfigMap of its own: the agent never reads it, so it neither spends the
+    // scripts' 1 MiB nor rolls the pods, and `cdk8s-hostnet explain` finds it by its key
+    const produce = () => (produced ??= splitPolicy(props.files()));
+    const produceFiles = () => produce().scripts;
 
     this.configMap = new k8s.KubeConfigMap(this, 'Scripts', {
       metadata: { name: `${objectName}-scripts`, namespace: props.namespace, labels },
       data: Lazy.any({ produce: produceFiles }),
+    });
+    const policy = new k8s.KubeConfigMap(this, 'Policy', {
+      metadata: { name: `${objectName}-policy`, namespace: props.namespace, labels },
+      data: Lazy.any({ produce: () => (produce().policy === undefined ? undefined : { [POLICY_FILE]: produce().policy }) }),
     });
 
     this.daemonSet = new k8s.KubeDaemonSet(this, 'Resource', {
@@ -92,7 +100,17 @@ export class NodeAgent extends Construct {
     this.daemonSet.addDependency(this.configMap);
     // at app.synth(), after every rule was added, as one line naming this path
     this.node.addValidation({ validate: () => configMapSizeProblems(`${objectName}-scripts`, props.os, produceFiles()) });
+    this.node.addValidation({ validate: () => configMapSizeProblems(`${objectName}-policy`, props.os, { [POLICY_FILE]: produce().policy ?? '' }) });
+    policy.addDependency(this.configMap);
   }
+}
+
+/** The compiled policy as data, for `cdk8s-hostnet explain/diff/test`. */
+const POLICY_FILE = POLICY_KEY;
+
+function splitPolicy(files: Record<string, string>): { scripts: Record<string, string>; policy?: string } {
+  const { [POLICY_FILE]: policy, ...scripts } = files;
+  return { scripts, policy };
 }
 
 /** Kubernetes refuses a ConfigMap whose keys and values exceed 1 MiB together (MaxSecretSize, shared by ConfigMaps). */
@@ -102,6 +120,6 @@ function configMapSizeProblems(name: string, os: NodeOs, files: Record<string, s
   const bytes = Object.entries(files).reduce((sum, [key, value]) => sum + Buffer.byteLength(key) + Buffer.byteLength(value), 0);
   if (bytes <= CONFIG_MAP_MAX_BYTES) return [];
   const kib = (n: number) => `${Math.ceil(n / 1024).toLocaleString('en-US')} KiB`;
-  return [`ConfigMap ${name} would hold ${kib(bytes)} of scripts, over the ${kib(CONFIG_MAP_MAX_BYTES)} Kubernetes allows one object; `
+  return [`ConfigMap ${name} would hold ${kib(bytes)}, over the ${kib(CONFIG_MAP_MAX_BYTES)} Kubernetes allows one object; `
     + `list fewer, wider CIDRs${os === NodeOs.LINUX ? ', use the nftables backend (about half the bytes per address)' : ''}, or split the nodes across firewalls`];
 }

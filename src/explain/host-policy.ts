@@ -6,7 +6,7 @@ import { NodeOs } from '../policy/node-os';
 import { PortRange, portRangeProblem } from '../policy/port-range';
 import { Protocol, RuleAction, TrafficScope } from '../policy/protocol';
 
-/** What `kind` a policy.json holds: the key of a scripts ConfigMap that `cdk8s-hostnet` reads. */
+/** What `kind` a policy.json holds: the key of the `<name>-<os>-policy` ConfigMap that `cdk8s-hostnet` reads. */
 export const HOST_POLICY_KIND = 'cdk8s-hostnet/HostPolicy';
 /** Version of the policy.json layout; a reader refuses a newer one. */
 export const HOST_POLICY_FORMAT = 1;

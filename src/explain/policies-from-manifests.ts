@@ -1,10 +1,10 @@
 import { HostPolicy, readHostPolicy } from './host-policy';
 
-/** The key of a NodeFirewall's scripts ConfigMap that holds its compiled policy. */
+/** The key of a NodeFirewall's `<name>-<os>-policy` ConfigMap that holds its compiled policy. */
 export const POLICY_KEY = 'policy.json';
 
 /**
- * The compiled policies (policy.json of each scripts ConfigMap) among synthesized manifests, e.g.
+ * The compiled policies (policy.json of each policy ConfigMap) among synthesized manifests, e.g.
  * `Testing.synth(chart)` or the documents of a dist/ file, checked, in the order found.
  * @param where names the manifests in error messages (a file name)
  */

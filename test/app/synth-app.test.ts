@@ -13,7 +13,8 @@ describe('the synth app (what dist/ holds)', () => {
     // THEN
     expect(Object.keys(charts)).toEqual(['hostnet']);
     expect(charts.hostnet.map((o) => o.kind).sort()).toEqual(
-      profile === 'k2s' ? ['ConfigMap', 'ConfigMap', 'DaemonSet', 'DaemonSet', 'Namespace'] : ['ConfigMap', 'DaemonSet', 'Namespace']);
+      // per OS: the scripts, the policy as data (policy.json) and the DaemonSet
+      profile === 'k2s' ? ['ConfigMap', 'ConfigMap', 'ConfigMap', 'ConfigMap', 'DaemonSet', 'DaemonSet', 'Namespace'] : ['ConfigMap', 'ConfigMap', 'DaemonSet', 'Namespace']);
     // the demo workload's udp/8125 once opened every Windows node of every cluster
     expect(JSON.stringify(charts.hostnet)).not.toMatch(/albums|8125/);
   });

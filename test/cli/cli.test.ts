@@ -103,7 +103,7 @@ describe('explain', () => {
     writeFileSync(join(other, 'hostnet.k8s.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n');
     const none = cli('explain', other, ...icmp);
     expect(none.code).toBe(2);
-    expect(none.err).toMatch(/holds no NodeFirewall policy \(policy.json in a scripts ConfigMap\)/);
+    expect(none.err).toMatch(/holds no NodeFirewall policy \(policy.json in a <name>-<os>-policy ConfigMap\)/);
     writeFileSync(join(other, 'hostnet.k8s.yaml'), 'kind: [\n');
     expect(cli('explain', other, ...icmp).err).toMatch(/^cdk8s-hostnet: .*hostnet\.k8s\.yaml: line \d+: /);
   });
