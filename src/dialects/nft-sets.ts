@@ -43,7 +43,11 @@ export class NftSetRegistry {
    */
   public addressMatches(ruleId: string, field: 'saddr' | 'daddr', family: Family, cidrs: Cidr[]): string[] {
     const byPrefix = new Map<number, Cidr[]>();
-    for (const cidr of cidrs) byPrefix.set(cidr.prefix, [...(byPrefix.get(cidr.prefix) ?? []), cidr]);
+    for (const cidr of cidrs) {
+      const group = byPrefix.get(cidr.prefix);
+      if (group) group.push(cidr);
+      else byPrefix.set(cidr.prefix, [cidr]);
+    }
     if (cidrs.length < HASHED_LIST_MIN || byPrefix.size > HASHED_PREFIX_LENGTHS) return [this.addresses(ruleId, field, family, cidrs)];
     const suffix = family === 'ipv4' ? '4' : '6';
     const bits = family === 'ipv4' ? 32 : 128;
