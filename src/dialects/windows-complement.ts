@@ -135,7 +135,8 @@ function sweep(boxes: readonly Box[], universe: readonly Interval[], dim: number
   return [...groups.values()].map((g) => [normalise(g.segments), ...g.rest]);
 }
 
-function lowerBound(sorted: readonly bigint[], value: bigint): number {
+/** Index of the first element of `sorted` not below `value` (binary search). */
+export function lowerBound(sorted: readonly bigint[], value: bigint): number {
   let lo = 0;
   let hi = sorted.length;
   while (lo < hi) {
@@ -146,7 +147,8 @@ function lowerBound(sorted: readonly bigint[], value: bigint): number {
   return lo;
 }
 
-function compare(a: bigint, b: bigint): number {
+/** Ascending order of bigints, for sort(). */
+export function compare(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

@@ -1,4 +1,4 @@
-import { Interval, normalise } from '../dialects/windows-complement';
+import { Interval, compare, lowerBound, normalise } from '../dialects/windows-complement';
 
 /** A box (one interval set per dimension) with the label of every point in it. */
 export interface LabelledBox {
@@ -83,7 +83,7 @@ function sweep(c: Context, all: readonly number[], dim: number): LabelledBox[] {
       cutSet.add(i.to < u.to ? i.to + 1n : u.to + 1n);
     }
   }
-  const cuts = [...cutSet].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const cuts = [...cutSet].sort(compare);
   const segments = cuts.length - 1;
   const holding: number[][] = Array.from({ length: segments }, () => []);
   for (const index of partial) {
@@ -123,15 +123,4 @@ function merge(a: readonly number[], b: readonly number[]): number[] {
     else out.push(b[j++]);
   }
   return out;
-}
-
-function lowerBound(sorted: readonly bigint[], value: bigint): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1; // eslint-disable-line no-bitwise
-    if (sorted[mid] < value) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
