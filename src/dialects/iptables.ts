@@ -72,10 +72,11 @@ function renderFamily(
     const { chain, loopback, what } = chains[scope];
     lines.push('', comment(`${chain}: ${what}`));
     if (loopback) lines.push(`-A ${chain} ${loopback} -m comment --comment loopback -j RETURN`);
-    lines.push(`-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment replies -j RETURN`);
+    // before replies: one protocol compare lets TCP (Linkerd's) leave without the conntrack lookup
     if (governed.length === 1 && governed[0] !== Protocol.ANY) {
       lines.push(`-A ${chain} ! -p ${protocolName(governed[0], family)} -m comment --comment not-governed -j RETURN`);
     }
+    lines.push(`-A ${chain} -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment replies -j RETURN`);
     for (const rule of policy.rules.filter((r) => r.scope === scope && r.family === family)) {
       lines.push(comment(`${rule.id} (${rule.origin} ${rule.action}): ${rule.description}`));
       for (const match of ruleMatches(rule, family, sets)) {

@@ -62,13 +62,14 @@ function renderChain(
   const lines = [`  ${comment(`${chain}: ${what}`)}`, `  chain ${chain} {`,
     rule(`type filter hook ${chain} priority ${PRIORITY}; policy accept;`)];
   if (loopback) lines.push(rule(`${loopback} accept comment "loopback"`));
-  lines.push(rule('ct state established,related accept comment "replies"'));
+  // before replies: one protocol compare lets TCP (Linkerd's) leave without the conntrack lookup
   const governed = governedProtocols(policy);
   if (governed.length > 0 && !governed.includes(Protocol.ANY)) {
     const names = governed.flatMap((p) => (p === Protocol.ICMP ? ['icmp', 'ipv6-icmp'] : [p]));
     const list = names.length === 1 ? names[0] : `{ ${names.join(', ')} }`;
     lines.push(rule(`meta l4proto != ${list} accept comment "not-governed"`));
   }
+  lines.push(rule('ct state established,related accept comment "replies"'));
   for (const r of policy.rules.filter((x) => x.scope === scope)) {
     lines.push(rule(comment(`${r.id} (${r.origin} ${r.action}): ${r.description}`)));
     for (const match of ruleMatches(r, sets)) {

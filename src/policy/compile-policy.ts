@@ -6,6 +6,7 @@ import { firstCidrOverlap, firstPortOverlap } from './overlap';
 import { PortRange, portRangeProblem, rangesOverlap } from './port-range';
 import { Protocol, RuleAction, TrafficScope, hasPorts } from './protocol';
 import { ruleError } from './rule-errors';
+import { cheapestAllowsFirst } from './rule-order';
 
 /** What a policy is to the compiler (FirewallPolicy has it; FirewallPolicy's addRule uses `checkRule`, so no import back). */
 interface PolicyData {
@@ -36,7 +37,7 @@ export function compilePolicy(path: string, policy: PolicyData, failsafes: Named
   checkEffects(path, policy, compiled);
   const denies = compiled.filter((r) => r.action === RuleAction.DENY);
   const allows = compiled.filter((r) => r.action === RuleAction.ALLOW && isDefaultDeny(policy, r.protocol));
-  return { udp: policy.udp, tcp: policy.tcp, rules: [...denies, ...allows] };
+  return { udp: policy.udp, tcp: policy.tcp, rules: [...denies, ...cheapestAllowsFirst(allows)] };
 }
 
 /**

@@ -23,7 +23,10 @@ export interface CompiledRule {
   readonly description: string;
 }
 
-/** The checked policy: defaults plus rules, denies first (deny beats allow), in declaration order. */
+/**
+ * The checked policy: defaults plus rules in the order Linux chains evaluate them: denies first (deny
+ * beats allow) in declaration order, then allows cheapest first (rule-order.ts).
+ */
 export interface CompiledPolicy {
   readonly udp: RuleAction;
   readonly tcp: RuleAction;

@@ -112,8 +112,8 @@ describe('renderNftables', () => {
     expect(file).not.toContain('set ');
     expect(rules(chainLines(apply, 'input'))).toEqual([
       'iif "lo" accept comment "loopback"',
-      'ct state established,related accept comment "replies"',
       'meta l4proto != udp accept comment "not-governed"',
+      'ct state established,related accept comment "replies"',
       'meta nfproto ipv4 udp dport 68 counter accept comment "dhcp-client-in"',
       'ip6 saddr fe80::/10 udp dport 546 counter accept comment "dhcpv6-client-in"',
       'meta nfproto ipv4 meta l4proto udp counter drop comment "default-deny-udp"',
@@ -121,8 +121,8 @@ describe('renderNftables', () => {
     ]);
     expect(rules(chainLines(apply, 'output'))).toEqual([
       'oif "lo" accept comment "loopback"',
-      'ct state established,related accept comment "replies"',
       'meta l4proto != udp accept comment "not-governed"',
+      'ct state established,related accept comment "replies"',
       'meta nfproto ipv4 udp dport 67 counter accept comment "dhcp-client-out"',
       'ip6 daddr ff02::1:2 udp dport 547 counter accept comment "dhcpv6-client-out"',
       'ct original ip daddr 172.21.0.10 udp dport 53 counter accept comment "dns-cluster-service"',
@@ -132,7 +132,7 @@ describe('renderNftables', () => {
       'meta nfproto ipv6 meta l4proto udp counter drop comment "default-deny-udp"',
     ]);
     // forward never exempts loopback (routed packets never come from lo)
-    expect(rules(chainLines(apply, 'forward'))[0]).toBe('ct state established,related accept comment "replies"');
+    expect(rules(chainLines(apply, 'forward'))[0]).toBe('meta l4proto != udp accept comment "not-governed"');
     for (const chain of ['input', 'output', 'forward']) {
       expect(chainLines(apply, chain)[0]).toBe(`type filter hook ${chain} priority filter + 10; policy accept;`);
     }
