@@ -41,6 +41,10 @@ export function bulkExemption(count = BULK_COUNT): Record<string, unknown> {
   };
 }
 
+/** The iperf3 flow's own allow, and the rule each policy variant allows the flow by. */
+export const FLOW_ALLOW = 'bench-iperf-udp';
+export const flowAllowOf = (policy: PolicyVariant | string | undefined) => (policy?.endsWith('-in-list') ? 'bench-bulk' : FLOW_ALLOW);
+
 /**
  * The iperf3 UDP flow must be allowed, or the benchmark measures drops. Declared after bench-bulk,
  * so a packet that has to be evaluated reaches this allow only after missing the big set.
@@ -49,7 +53,7 @@ export function bulkExemption(count = BULK_COUNT): Record<string, unknown> {
 export function iperfExemptions(): Record<string, unknown>[] {
   return [
     {
-      id: 'bench-iperf-udp',
+      id: FLOW_ALLOW,
       protocol: 'udp',
       scopes: ['podForward'],
       destinations: [BENCH_ADDR.server],
@@ -133,9 +137,27 @@ export interface Scripts {
   readonly remove: string;
 }
 
+/**
+ * The in-list variant's big set: the server's /24 in place of the list's first entry (still 1,000
+ * distinct /24s), and no allow of the flow's own: every datagram is allowed by the set lookup.
+ */
+export function inListExemptions(bulk = bulkExemption(), serverPrefix = 24): Record<string, unknown>[] {
+  const list = bulk.destinations as string[];
+  const destinations = [`${networkOf(BENCH_ADDR.server, serverPrefix)}/${serverPrefix}`, ...list.slice(1)];
+  const description = `${list.length} exempted CIDRs, one of them the benchmark server's /${serverPrefix}: the flow's only allow`;
+  return [{ ...bulk, destinations, description }, ...iperfExemptions().filter((e) => e.id !== FLOW_ALLOW)];
+}
+
+/** The network address of an IPv4 address at a prefix length. */
+function networkOf(address: string, prefix: number): string {
+  const value = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  const network = value - (value % 2 ** (32 - prefix));
+  return [24, 16, 8, 0].map((shift) => Math.floor(network / 2 ** shift) % 256).join('.');
+}
+
 /** apply.sh/remove.sh from the synthesized ConfigMap for one backend and policy of the throughput matrix. */
 export function throughputScripts(backend: Backend, policy: PolicyVariant): Scripts {
-  const exemptions = [...(policy === '1000-cidrs' ? [bulkExemption()] : []), ...iperfExemptions()];
+  const exemptions = policy === '1000-cidrs-in-list' ? inListExemptions() : [...(policy === '1000-cidrs' ? [bulkExemption()] : []), ...iperfExemptions()];
   return linuxScripts(synthProfile(BENCH_PROFILE, { ...E2E_OVERRIDES, linuxBackend: backend, exemptions }));
 }
 

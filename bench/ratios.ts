@@ -5,8 +5,12 @@ import { PROFILE_NAMES } from '../test/util/synth';
 export const BACKENDS = ['iptables', 'nftables'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
-/** Policies measured against "no firewall"; the bench's own iperf3 allows are in both. */
-export const POLICIES = ['default', '1000-cidrs'] as const;
+/**
+ * Policies measured against "no firewall"; the bench's own iperf3 allows are in all. `1000-cidrs`: the
+ * flow has its own allow and misses the big set; `1000-cidrs-in-list`: the flow's only allow is the
+ * big set (the server's /24 is one of its 1,000 entries), so every datagram pays the lookup.
+ */
+export const POLICIES = ['default', '1000-cidrs', '1000-cidrs-in-list'] as const;
 export type PolicyVariant = (typeof POLICIES)[number];
 
 /**
@@ -50,7 +54,7 @@ export const CPU_TARGET: Target = { op: '<=', bound: 0.2 };
 export const throughputKey = (flow: Flow, backend: Backend, policy: PolicyVariant) => `throughput.${flow}.${backend}.${policy}`;
 /** UDP with the legacy iptables tables apply.sh's flavour detection creates, against a node without them (info). */
 export const LEGACY_TABLES_KEY = 'throughput.udp.legacy-tables';
-export const throughputTarget = (policy: PolicyVariant): Target | undefined => (policy === '1000-cidrs' ? THROUGHPUT_TARGET : undefined);
+export const throughputTarget = (policy: PolicyVariant): Target | undefined => (policy === 'default' ? undefined : THROUGHPUT_TARGET);
 export const applyKey = (backend: Backend, kind: (typeof APPLY_KINDS)[number]) => `apply.${backend}.${kind}`;
 export const applyTarget = (kind: (typeof APPLY_KINDS)[number]): Target | undefined => (kind === 'first' ? APPLY_TARGET : undefined);
 export const synthKey = (profile: string) => `synth.${profile}`;
@@ -86,7 +90,11 @@ export const scaleSynthKey = (variant: ScaleVariant, step: '10k-vs-1k' | '100k-v
 /** Bytes of the Linux scripts ConfigMap as a fraction of Kubernetes' 1 MiB object limit (info). */
 export const scaleConfigMapKey = (backend: Backend, tier: ScaleTier) => `scale.configmap-mib.${backend}.${tier}`;
 export const scaleApplyKey = (backend: Backend, tier: ScaleBigTier, kind: (typeof APPLY_KINDS)[number]) => `scale.apply.${backend}.${tier}.${kind}`;
-export const scaleThroughputKey = (flow: (typeof SCALE_FLOWS)[number], backend: Backend, tier: ScaleBigTier) => `scale.throughput.${flow}.${backend}.${tier}`;
+export const scaleThroughputKey = (flow: ScaleThroughputFlow, backend: Backend, tier: ScaleBigTier) => `scale.throughput.${flow}.${backend}.${tier}`;
+/** Untracked UDP whose only allow is the big list (its server's /28 is one of the entries): every datagram pays the lookup. */
+export const SCALE_IN_LIST_FLOW = 'udp-untracked-in-list';
+export const SCALE_THROUGHPUT_FLOWS = [...SCALE_FLOWS, SCALE_IN_LIST_FLOW] as const;
+export type ScaleThroughputFlow = (typeof SCALE_THROUGHPUT_FLOWS)[number];
 export const scaleLatencyKey = (test: (typeof SCALE_LATENCY_TESTS)[number], backend: Backend, tier: ScaleBigTier, pct: Percentile) =>
   `scale.latency.${test}.${backend}.${tier}.${pct}`;
 /** Windows: firewall rules apply.ps1 creates, and its size in KiB (info). */
@@ -110,7 +118,7 @@ export function expectedRatioKeys(): string[] {
   for (const backend of BACKENDS) {
     for (const tier of SCALE_BIG_TIERS) for (const kind of APPLY_KINDS) keys.push(scaleApplyKey(backend, tier, kind));
   }
-  for (const flow of SCALE_FLOWS) {
+  for (const flow of SCALE_THROUGHPUT_FLOWS) {
     for (const backend of BACKENDS) for (const tier of SCALE_BIG_TIERS) keys.push(scaleThroughputKey(flow, backend, tier));
   }
   for (const test of SCALE_LATENCY_TESTS) {

@@ -1,12 +1,14 @@
 // The performance benchmark: forwarded throughput, apply time, synth time and synth scaling, each
 // as a RATIO against a baseline measured in the same run on the same machine.
 //
-//   ts-node -P test/tsconfig.json --transpile-only bench/run.ts [--smoke] [--lib <dir>]
+//   ts-node -P test/tsconfig.json --transpile-only bench/run.ts [--smoke] [--lib <dir>] [--only <phase,...>]
 //
 // Needs root (network namespaces, firewall rules), iperf3, iproute2, iptables, nftables, ipset, and
 // a current lib/ and synth app (npx projen compile, which also bundles build/synth-app.js). The full
 // run writes BENCHMARKS.md and exits 2 when a target is missed (1 when it cannot run); --smoke runs
-// everything tiny (about a minute), prints the ratios, writes nothing and exits 0.
+// everything tiny (about a minute), prints the ratios, writes nothing and exits 0. --only runs the
+// named phases (synth, apply, throughput, latency, scale, agent) at full size, prints their ratios
+// and writes nothing: for working on one target.
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -23,20 +25,31 @@ import { measureThroughput } from './throughput';
 
 const REQUIRED_TOOLS = ['ip', 'ss', 'iperf3', 'sockperf', 'taskset', 'ipset', 'nft', 'iptables-nft', 'iptables-nft-restore', 'ip6tables-nft-restore', 'lscpu', 'busybox'];
 
-function parseArgs(argv: string[]): { smoke: boolean; libDir: string } {
+const PHASES = ['synth', 'apply', 'throughput', 'latency', 'scale', 'agent'] as const;
+type Phase = typeof PHASES[number];
+
+function parseArgs(argv: string[]): { smoke: boolean; libDir: string; only?: Set<Phase> } {
   let smoke = false;
   let libDir = join(REPO, 'lib');
+  let only: Set<Phase> | undefined;
+  const usage = 'usage: bench/run.ts [--smoke] [--lib <dir>] [--only <phase,...>]';
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--smoke') {
       smoke = true;
     } else if (argv[i] === '--lib' && argv[i + 1]) {
       libDir = isAbsolute(argv[i + 1]) ? argv[i + 1] : join(process.cwd(), argv[i + 1]);
       i++;
+    } else if (argv[i] === '--only' && argv[i + 1]) {
+      const names = argv[i + 1].split(',');
+      const unknown = names.filter((n) => !(PHASES as readonly string[]).includes(n));
+      if (unknown.length > 0) throw new BenchSetupError(`--only ${JSON.stringify(argv[i + 1])}: unknown phase ${unknown.join(', ')}; phases: ${PHASES.join(', ')}`);
+      only = new Set(names as Phase[]);
+      i++;
     } else {
-      throw new BenchSetupError(`unknown argument ${JSON.stringify(argv[i])}; usage: bench/run.ts [--smoke] [--lib <dir>]`);
+      throw new BenchSetupError(`unknown argument ${JSON.stringify(argv[i])}; ${usage}`);
     }
   }
-  return { smoke, libDir };
+  return { smoke, libDir, only };
 }
 
 async function preflight(libDir: string, smoke: boolean): Promise<string[]> {
@@ -91,6 +104,7 @@ async function main(): Promise<number> {
     const machine = await describeMachine();
     if (machine.loadAtStart[0] > 0.7) progress(`WARNING: load average ${machine.loadAtStart[0].toFixed(2)} at start: something else is running, numbers may be disturbed`);
     // cheap phases first: a broken setup fails in seconds, not after the iperf3 matrix
+    if (args.only) return await runOnly(args.only, opts, tmp, app, started);
     const synth = await measureSynth(opts, tmp, app);
     const apply = await measureApply(opts, tmp);
     const throughput = await measureThroughput(opts, tmp);
@@ -120,6 +134,24 @@ async function main(): Promise<number> {
   } finally {
     await cleanup(tmp);
   }
+}
+
+/** --only: the named phases, their ratios printed; nothing written, exit 0. */
+async function runOnly(
+  only: Set<Phase>, opts: ReturnType<typeof benchOptions>, tmp: string, app: ReturnType<typeof resolveSynthApp>, started: number,
+): Promise<number> {
+  const ratios: Ratio[] = [];
+  if (only.has('synth')) ratios.push(...(await measureSynth(opts, tmp, app)).ratios);
+  if (only.has('apply')) ratios.push(...(await measureApply(opts, tmp)).ratios);
+  if (only.has('throughput')) ratios.push(...(await measureThroughput(opts, tmp)).ratios);
+  if (only.has('latency')) ratios.push(...(await measureLatency(opts, tmp)).ratios);
+  if (only.has('scale')) ratios.push(...(await measureScaleLimits(opts, tmp)).ratios);
+  if (only.has('agent')) ratios.push(...(await measureAgent(opts, tmp)).ratios);
+  for (const ratio of ratios) process.stdout.write(`${ratioLine(ratio)}\n`);
+  const missed = ratios.filter((r) => passes(r) === false).length;
+  process.stdout.write(`bench: --only ${[...only].join(',')} took ${((nowMs() - started) / 1000).toFixed(1)} s; ` +
+    `${ratios.filter((r) => r.target).length - missed} targets met, ${missed} missed; BENCHMARKS.md not written\n`);
+  return 0;
 }
 
 main().then(

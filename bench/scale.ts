@@ -15,9 +15,10 @@ import { join } from 'node:path';
 import { ApplyBackendResult, APPLY_NAMESPACES, measureBackend } from './apply-time';
 import { BenchOptions, deleteNamespace, median, nowMs, progress } from './common';
 import { LatencyPair, LatencyServers, firewallConfig, latencyRatio, measureLatencyPair } from './latency';
-import { BENCH_PROFILE, iperfExemptions, scaleBulkExemption, sockperfExemptions } from './policies';
+import { BENCH_PROFILE, Scripts, inListExemptions, iperfExemptions, scaleBulkExemption, sockperfExemptions } from './policies';
 import {
-  APPLY_KINDS, APPLY_TARGET, BACKENDS, Backend, PERCENTILES, Ratio, SCALE_BIG_TIERS, SCALE_FLOWS, SCALE_LATENCY_TESTS, SCALE_TARGET,
+  APPLY_KINDS, APPLY_TARGET, BACKENDS, Backend, PERCENTILES, Ratio, SCALE_BIG_TIERS, SCALE_FLOWS, SCALE_IN_LIST_FLOW, SCALE_LATENCY_TESTS,
+  SCALE_TARGET,
   SCALE_TIERS, SCALE_VARIANTS, ScaleBigTier, ScaleTier, ScaleVariant, THROUGHPUT_TARGET, scaleApplyKey, scaleConfigMapKey, scaleLatencyKey,
   scaleSynthKey, scaleThroughputKey, scaleWindowsKey,
 } from './ratios';
@@ -162,6 +163,20 @@ export async function measureScaleLimits(opts: BenchOptions, tmp: string): Promi
       };
     }
   }
+  // the in-list policies: the server's /28 in the big list, which is then the flow's only allow
+  const inList = {} as Record<Backend, Record<ScaleBigTier, Scripts>>;
+  for (const backend of BACKENDS) {
+    inList[backend] = {} as Record<ScaleBigTier, Scripts>;
+    for (const tier of SCALE_BIG_TIERS) {
+      progress(`scale manifests ${backend} ${counts[tier]} CIDRs, the flow in the list`);
+      const file = join(tmp, `scale-${backend}-${tier}-in-list.json`);
+      writeFileSync(file, JSON.stringify({
+        ...E2E_OVERRIDES, linuxBackend: backend, exemptions: [...inListExemptions(scaleBulkExemption(counts[tier]), 28), ...sockperfExemptions()],
+      }));
+      const linux = findData(synthObjects(lib, file, outdir).objects, 'hostnet-linux-scripts');
+      inList[backend][tier] = { apply: linux['apply.sh'], remove: linux['remove.sh'] };
+    }
+  }
   rmSync(outdir, { recursive: true, force: true });
   const max = lib.configMapMaxBytes;
   for (const backend of BACKENDS) {
@@ -221,7 +236,11 @@ export async function measureScaleLimits(opts: BenchOptions, tmp: string): Promi
       configs.push(firewallConfig(tmp, `${backend}.${tier}`, backend, `${tier}-cidrs`, { apply: b.apply, remove: b.remove }));
     }
   }
+  // the rule the in-list flow must reach (throughput.ts checks the counters on iptables)
+  const inListConfigs = BACKENDS.flatMap((backend) => SCALE_BIG_TIERS.map((tier) =>
+    firewallConfig(tmp, `${backend}.${tier}-in-list`, backend, `${tier}-cidrs-in-list`, inList[backend][tier])));
   const throughput: ScalePhaseResult['throughput'] = {};
+  const inListPairs: Record<string, Pair[]> = {};
   const latency: ScalePhaseResult['latency'] = {};
   const topologies = THROUGHPUT_TOPOLOGIES.map((name) => new Topology(name));
   const servers = topologies.map((t) => new LatencyServers(t));
@@ -260,6 +279,21 @@ export async function measureScaleLimits(opts: BenchOptions, tmp: string): Promi
         await test.switchTo(NONE);
       }
     }
+    for (const config of inListConfigs) {
+      inListPairs[config.key] = [];
+      for (let round = 0; round < opts.throughputReps; round++) {
+        const [test, base] = round % 2 === 0 ? topologies : [...topologies].reverse();
+        progress(`scale per-packet round ${round + 1}/${opts.throughputReps}: ${config.key} (policy on ${test.name})`);
+        await test.switchTo(config);
+        for (const t of topologies) await t.notrack('-A');
+        try {
+          inListPairs[config.key].push(await measurePair(opts, 'udp-untracked', config, test, base));
+        } finally {
+          for (const t of topologies) await t.notrack('-D');
+        }
+        await test.switchTo(NONE);
+      }
+    }
   } finally {
     for (const s of servers) await s.stop();
     for (const t of topologies) await t.destroy();
@@ -275,6 +309,18 @@ export async function measureScaleLimits(opts: BenchOptions, tmp: string): Promi
           detail: `${counts[tier]} CIDRs: median over ${perRound.length} rounds of (with policy / without, side by side) [${fmtRange(perRound)}]`,
         });
       }
+    }
+  }
+  for (const backend of BACKENDS) {
+    for (const tier of SCALE_BIG_TIERS) {
+      const perRound = inListPairs[`${backend}.${tier}-in-list`].map(pairRatio);
+      ratios.push({
+        key: scaleThroughputKey(SCALE_IN_LIST_FLOW, backend, tier),
+        value: median(perRound),
+        target: THROUGHPUT_TARGET,
+        detail: `${counts[tier]} CIDRs, the server's /28 one of them and the flow's only allow, untracked: ` +
+          `median over ${perRound.length} rounds of (with policy / without, side by side) [${fmtRange(perRound)}]`,
+      });
     }
   }
   for (const test of SCALE_LATENCY_TESTS) {
