@@ -1,12 +1,14 @@
 // The performance benchmark: forwarded throughput, apply time, synth time and synth scaling, each
 // as a RATIO against a baseline measured in the same run on the same machine.
 //
-//   ts-node -P test/tsconfig.json --transpile-only bench/run.ts [--smoke] [--lib <dir>]
+//   ts-node -P test/tsconfig.json --transpile-only bench/run.ts [--smoke] [--lib <dir>] [--only <phase>[,<phase>]]
 //
 // Needs root (network namespaces, firewall rules), iperf3, iproute2, iptables, nftables, ipset, and
 // a current lib/ and synth app (npx projen compile, which also bundles build/synth-app.js). The full
 // run writes BENCHMARKS.md and exits 2 when a target is missed (1 when it cannot run); --smoke runs
-// everything tiny (about a minute), prints the ratios, writes nothing and exits 0.
+// everything tiny (about a minute), prints the ratios, writes nothing and exits 0. --only runs just the
+// phases named (synth, apply, throughput, latency, scale, agent) with the full settings (or the smoke
+// ones with --smoke), prints their ratios and writes nothing: for measuring one change quickly.
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -23,20 +25,31 @@ import { measureThroughput } from './throughput';
 
 const REQUIRED_TOOLS = ['ip', 'ss', 'iperf3', 'sockperf', 'taskset', 'ipset', 'nft', 'iptables-nft', 'iptables-nft-restore', 'ip6tables-nft-restore', 'lscpu', 'busybox'];
 
-function parseArgs(argv: string[]): { smoke: boolean; libDir: string } {
+const PHASES = ['synth', 'apply', 'throughput', 'latency', 'scale', 'agent'] as const;
+type Phase = (typeof PHASES)[number];
+const USAGE = `usage: bench/run.ts [--smoke] [--lib <dir>] [--only <phase>[,<phase>]] (phases: ${PHASES.join(', ')})`;
+
+function parseArgs(argv: string[]): { smoke: boolean; libDir: string; only?: Set<Phase> } {
   let smoke = false;
   let libDir = join(REPO, 'lib');
+  let only: Set<Phase> | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--smoke') {
       smoke = true;
+    } else if (argv[i] === '--only' && argv[i + 1]) {
+      const names = argv[i + 1].split(',');
+      const unknown = names.filter((n) => !(PHASES as readonly string[]).includes(n));
+      if (unknown.length > 0) throw new BenchSetupError(`unknown phase ${unknown.join(', ')}; ${USAGE}`);
+      only = new Set(names as Phase[]);
+      i++;
     } else if (argv[i] === '--lib' && argv[i + 1]) {
       libDir = isAbsolute(argv[i + 1]) ? argv[i + 1] : join(process.cwd(), argv[i + 1]);
       i++;
     } else {
-      throw new BenchSetupError(`unknown argument ${JSON.stringify(argv[i])}; usage: bench/run.ts [--smoke] [--lib <dir>]`);
+      throw new BenchSetupError(`unknown argument ${JSON.stringify(argv[i])}; ${USAGE}`);
     }
   }
-  return { smoke, libDir };
+  return { smoke, libDir, only };
 }
 
 async function preflight(libDir: string, smoke: boolean): Promise<string[]> {
@@ -90,6 +103,22 @@ async function main(): Promise<number> {
   try {
     const machine = await describeMachine();
     if (machine.loadAtStart[0] > 0.7) progress(`WARNING: load average ${machine.loadAtStart[0].toFixed(2)} at start: something else is running, numbers may be disturbed`);
+    if (args.only) {
+      // just the phases named, in the usual order; their ratios printed, nothing written
+      const measure: Record<Phase, () => Promise<{ ratios: Ratio[] }>> = {
+        synth: () => measureSynth(opts, tmp, app),
+        apply: () => measureApply(opts, tmp),
+        throughput: () => measureThroughput(opts, tmp),
+        latency: () => measureLatency(opts, tmp),
+        scale: () => measureScaleLimits(opts, tmp),
+        agent: () => measureAgent(opts, tmp),
+      };
+      for (const phase of PHASES.filter((p) => args.only!.has(p))) {
+        for (const ratio of (await measure[phase]()).ratios) process.stdout.write(`${ratioLine(ratio)}\n`);
+      }
+      process.stdout.write(`bench: --only ${[...args.only].join(',')} took ${((nowMs() - started) / 1000).toFixed(1)} s; nothing written\n`);
+      return 0;
+    }
     // cheap phases first: a broken setup fails in seconds, not after the iperf3 matrix
     const synth = await measureSynth(opts, tmp, app);
     const apply = await measureApply(opts, tmp);
