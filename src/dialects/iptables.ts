@@ -3,7 +3,7 @@ import { HostNames, hostNames } from './host-names';
 import { LinuxSet, LinuxSetRegistry, fitsMultiport } from './linux-sets';
 import { LOCK_FUNCTIONS, LOCK_OR_EXIT, REPORT_FAILURE, SIGNAL_TRAPS, lockCheck, modeComment } from './node-lock';
 import { denyIds, iptablesMetrics } from './rule-metrics';
-import { comment, expandingHeredoc, heredoc, shQuote } from './shell';
+import { comment, expandingHeredoc, shQuote, splicingHeredoc } from './shell';
 import { Family, hostOrCidr } from '../policy/cidr';
 import { CompiledPolicy, CompiledRule, governedProtocols } from '../policy/compiled-policy';
 import { FirewallMode } from '../policy/firewall-mode';
@@ -173,6 +173,8 @@ function applyScript(policy: CompiledPolicy, names: HostNames, v4: string[], v6:
     return [`create ${set.name} ${type}`, `create ${tmp} ${type}`,
       ...set.members.map((m) => `add ${tmp} ${m}`), `swap ${tmp} ${set.name}`, `destroy ${tmp}`];
   });
+  const ownChains = Object.values(names.chains).join(' ');
+  const ownRuleArms = Object.values(names.chains).map((c) => `"-A ${c} "*`).join('|');
   // after a success, the sets this policy names stay
   const keepCase = sets.length === 0 ? '' : `${sets.map((set) => `true:${set.name}`).join('|')}) ;;\n      `;
   return `#!/bin/sh
@@ -209,9 +211,14 @@ ${LOCK_FUNCTIONS}
 # set in use, so the sets of the rules in force stay), then the lock is released. Only the lock's
 # holder touches sets: no other run is half-way through an apply then.
 applied=false
+# the sets there were before this run's ipset restore, which lists them (none when it did not run)
+listed=
+listed_by_restore=false
 cleanup_sets() {
   command -v ipset >/dev/null 2>&1 || return 0
-  for set in $(ipset list -n 2>/dev/null); do
+  # after a success the sets are those listed before plus this policy's (kept); else list them now
+  if [ "$applied" != true ] || [ "$listed_by_restore" != true ]; then listed=$(ipset list -n 2>/dev/null) || listed=; fi
+  for set in $listed; do
     case "$applied:$set" in
       ${keepCase}*:${setPrefix}*) ipset destroy "$set" 2>/dev/null || true ;;
     esac
@@ -228,49 +235,82 @@ ${SIGNAL_TRAPS}
 ${LOCK_OR_EXIT}
 ${sets.length === 0 ? '' : `
 # Address and port lists: one set lookup per packet, however long the list. The scratch sets
-# carry this run's pid in their names.
+# carry this run's pid in their names. The same ipset run first lists the sets there are, for the
+# clean-up on the way out.
 scratch=$$
-sets() {
-  cat ${expandingHeredoc('SETS', setLines, ['${scratch}'])}
-}
 ${lockCheck('the ipsets')}
-sets | ipset restore -exist
+listed=$(ipset restore -exist ${expandingHeredoc('SETS', ['list -n', ...setLines], ['${scratch}'])}
+)
+listed_by_restore=true
 `}
-rules_ipv4() {
-  cat ${heredoc('RULES', v4)}
-}
-
-rules_ipv6() {
-  cat ${heredoc('RULES', v6)}
-}
-
 # The jumps to our chains that a family lacks go first in each built-in chain, in the same
 # transaction as the chains; a jump found more than once (an older release raced) is deleted
-# down to one. One iptables-save instead of a check per jump.
+# down to one. One iptables-save per family, read by the shell: no program per jump.
+nl='
+'
 jump_fixes() {
-  # (stderr: iptables-nft-save warns about legacy tables on hosts that have both)
-  saved=$("$1-$mode-save" -t filter 2>/dev/null)
+  fixes=
   for pair in ${jumps}; do
     builtin=\${pair%%:*}
     chain=\${pair#*:}
     jump="-A $builtin -m comment --comment ${jumpTag} -j $chain"
-    count=$(printf '%s\\n' "$saved" | grep -c -x -F -e "$jump" || true)
-    if [ "$count" -eq 0 ]; then echo "-I $builtin 1 -m comment --comment ${jumpTag} -j $chain"; fi
-    while [ "$count" -gt 1 ]; do echo "-D \${jump#-A }"; count=$((count - 1)); done
+    case "$saved" in
+      # found twice or more (rare): count exactly
+      *"$nl$jump$nl"*"$jump$nl"*) count=$(printf '%s\\n' "$saved" | grep -c -x -F -e "$jump" || true) ;;
+      *"$nl$jump$nl"*) count=1 ;;
+      *) count=0 ;;
+    esac
+    if [ "$count" -eq 0 ]; then fixes="$fixes-I $builtin 1 -m comment --comment ${jumpTag} -j $chain$nl"; fi
+    while [ "$count" -gt 1 ]; do fixes="$fixes-D \${jump#-A }$nl"; count=$((count - 1)); done
   done
 }
-v4_jumps=$(jump_fixes iptables)
-v6_jumps=
-if [ "$ipv6" = true ]; then v6_jumps=$(jump_fixes ip6tables); fi
-
-# IPv6 is checked first, then each family commits atomically: a bad rule set changes nothing.
+# (stderr: iptables-nft-save warns about legacy tables on hosts that have both)
+saved=$nl$("iptables-$mode-save" -t filter 2>/dev/null)$nl
+jump_fixes
+v4_fixes=$fixes
+saved6=
+v6_fixes=
 if [ "$ipv6" = true ]; then
-  { rules_ipv6; echo "$v6_jumps"; echo COMMIT; } | "ip6tables-$mode-restore" -w ${XTABLES_WAIT} --noflush --test
+  saved6=$nl$("ip6tables-$mode-save" -t filter 2>/dev/null)$nl
+  saved=$saved6
+  jump_fixes
+  v6_fixes=$fixes
 fi
+
+# Put back IPv6's previous rules (from the ip6tables-save above): our chains as they were, or, where
+# a chain was not there, gone with the jumps this run added. Duplicate jumps cut stay cut.
+revert_ipv6() {
+  echo "hostnet: the IPv4 rules failed after the IPv6 rules were committed; putting the previous IPv6 rules back" >&2
+  if ! {
+    echo '*filter'
+    for chain in ${ownChains}; do echo ":$chain - [0:0]"; done
+    printf '%s\\n' "$saved6" | while IFS= read -r line; do
+      case "$line" in ${ownRuleArms}) printf '%s\\n' "$line" ;; esac
+    done
+    printf '%s' "$v6_fixes" | while IFS= read -r line; do
+      case "$line" in "-I "*) rest=\${line#-I }; echo "-D \${rest%% *} \${rest#* 1 }" ;; esac
+    done
+    for chain in ${ownChains}; do
+      case "$saved6" in *"$nl:$chain "*) ;; *) echo "-X $chain" ;; esac
+    done
+    echo COMMIT
+  } | "ip6tables-$mode-restore" -w ${XTABLES_WAIT} --noflush; then
+    echo "hostnet: could not put the previous IPv6 rules back: IPv6 has the new rules, IPv4 the previous ones" >&2
+  fi
+}
+
+# Each family commits atomically, IPv6 first: a bad IPv6 rule set fails before anything changed;
+# a bad IPv4 rule set fails after IPv6 committed, and IPv6's previous rules are put back. Either way
+# a failing apply changes nothing; a run killed between the two leaves each family its previous
+# rules or the new ones, never none.
 ${lockCheck('the rules')}
-{ rules_ipv4; echo "$v4_jumps"; echo COMMIT; } | "iptables-$mode-restore" -w ${XTABLES_WAIT} --noflush
 if [ "$ipv6" = true ]; then
-  { rules_ipv6; echo "$v6_jumps"; echo COMMIT; } | "ip6tables-$mode-restore" -w ${XTABLES_WAIT} --noflush
+  "ip6tables-$mode-restore" -w ${XTABLES_WAIT} --noflush ${splicingHeredoc('RULES', [{ literal: v6 }, { shell: '$v6_fixes' }, { literal: ['COMMIT'] }])}
+fi
+if ! "iptables-$mode-restore" -w ${XTABLES_WAIT} --noflush ${splicingHeredoc('RULES', [{ literal: v4 }, { shell: '$v4_fixes' }, { literal: ['COMMIT'] }])}
+then
+  if [ "$ipv6" = true ]; then revert_ipv6; fi
+  exit 1
 fi
 applied=true
 echo "hostnet: applied NodeFirewall ${name} (iptables-$mode)${mode === FirewallMode.AUDIT ? ' in AUDIT mode: nothing is dropped' : ''}"
