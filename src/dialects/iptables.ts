@@ -226,7 +226,10 @@ cleanup_sets() {
 }
 have_rules() { "iptables-$mode-save" -t filter 2>/dev/null | grep -q -E -e ' -j ${names.chains.input}( |$)'; }
 ${REPORT_FAILURE}
+# the IPv6 restore while it runs in the background
+v6_pid=
 on_exit() {
+  if [ -n "$v6_pid" ]; then wait "$v6_pid" 2>/dev/null || true; fi
   if [ "$locked" = true ]; then cleanup_sets; fi
   if [ "$applied" != true ]; then report_failure "iptables-$mode-save"; fi
   lock_release
@@ -265,7 +268,8 @@ jump_fixes() {
   done
 }
 # (stderr: iptables-nft-save warns about legacy tables on hosts that have both)
-saved=$nl$("iptables-$mode-save" -t filter 2>/dev/null)$nl
+saved4=$nl$("iptables-$mode-save" -t filter 2>/dev/null)$nl
+saved=$saved4
 jump_fixes
 v4_fixes=$fixes
 saved6=
@@ -277,39 +281,48 @@ if [ "$ipv6" = true ]; then
   v6_fixes=$fixes
 fi
 
-# Put back IPv6's previous rules (from the ip6tables-save above): our chains as they were, or, where
-# a chain was not there, gone with the jumps this run added. Duplicate jumps cut stay cut.
-revert_ipv6() {
-  echo "hostnet: the IPv4 rules failed after the IPv6 rules were committed; putting the previous IPv6 rules back" >&2
+# Put back a family's previous rules ($1: iptables or ip6tables; $2: its save above; $3: the jump
+# fixes this run committed): our chains as they were, or, where a chain was not there, gone with
+# the jumps this run added. Duplicate jumps cut stay cut.
+revert_family() {
+  echo "hostnet: the other family's rules failed after the $1 rules were committed; putting the previous $1 rules back" >&2
   if ! {
     echo '*filter'
     for chain in ${ownChains}; do echo ":$chain - [0:0]"; done
-    printf '%s\\n' "$saved6" | while IFS= read -r line; do
+    printf '%s\\n' "$2" | while IFS= read -r line; do
       case "$line" in ${ownRuleArms}) printf '%s\\n' "$line" ;; esac
     done
-    printf '%s' "$v6_fixes" | while IFS= read -r line; do
+    printf '%s' "$3" | while IFS= read -r line; do
       case "$line" in "-I "*) rest=\${line#-I }; echo "-D \${rest%% *} \${rest#* 1 }" ;; esac
     done
     for chain in ${ownChains}; do
-      case "$saved6" in *"$nl:$chain "*) ;; *) echo "-X $chain" ;; esac
+      case "$2" in *"$nl:$chain "*) ;; *) echo "-X $chain" ;; esac
     done
     echo COMMIT
-  } | "ip6tables-$mode-restore" -w ${XTABLES_WAIT} --noflush; then
-    echo "hostnet: could not put the previous IPv6 rules back: IPv6 has the new rules, IPv4 the previous ones" >&2
+  } | "$1-$mode-restore" -w ${XTABLES_WAIT} --noflush; then
+    echo "hostnet: could not put the previous $1 rules back: it has the new rules, the other family the previous ones" >&2
   fi
 }
 
-# Each family commits atomically, IPv6 first: a bad IPv6 rule set fails before anything changed;
-# a bad IPv4 rule set fails after IPv6 committed, and IPv6's previous rules are put back. Either way
-# a failing apply changes nothing; a run killed between the two leaves each family its previous
-# rules or the new ones, never none.
+# Each family commits atomically, both at once (IPv6 in the background): when one fails, the one
+# that committed is put back, so a failing apply changes nothing. A run killed at any point leaves
+# each family its previous rules or the new ones, never none. (On the way out, on_exit waits for
+# the IPv6 restore first: it reports and cleans up only what is settled.)
 ${lockCheck('the rules')}
 if [ "$ipv6" = true ]; then
-  "ip6tables-$mode-restore" -w ${XTABLES_WAIT} --noflush ${splicingHeredoc('RULES', [{ literal: v6 }, { shell: '$v6_fixes' }, { literal: ['COMMIT'] }])}
+  "ip6tables-$mode-restore" -w ${XTABLES_WAIT} --noflush ${splicingHeredoc('RULES', [{ literal: v6 }, { shell: '$v6_fixes' }, { literal: ['COMMIT'] }], ' &')}
+  v6_pid=$!
 fi
-if ! "iptables-$mode-restore" -w ${XTABLES_WAIT} --noflush ${splicingHeredoc('RULES', [{ literal: v4 }, { shell: '$v4_fixes' }, { literal: ['COMMIT'] }])}
-then
-  if [ "$ipv6" = true ]; then revert_ipv6; fi
+v4_ok=true
+"iptables-$mode-restore" -w ${XTABLES_WAIT} --noflush ${splicingHeredoc('RULES', [{ literal: v4 }, { shell: '$v4_fixes' }, { literal: ['COMMIT'] }], ' || v4_ok=false')}
+v6_ok=true
+if [ -n "$v6_pid" ]; then
+  wait "$v6_pid" || v6_ok=false
+  v6_pid=
+fi
+if [ "$v4_ok:$v6_ok" != true:true ]; then
+  if [ "$v4_ok" = true ]; then revert_family iptables "$saved4" "$v4_fixes"; fi
+  if [ "$v6_ok" = true ] && [ "$ipv6" = true ]; then revert_family ip6tables "$saved6" "$v6_fixes"; fi
   exit 1
 fi
 applied=true
