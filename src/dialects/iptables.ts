@@ -211,13 +211,18 @@ ${LOCK_FUNCTIONS}
 # set in use, so the sets of the rules in force stay), then the lock is released. Only the lock's
 # holder touches sets: no other run is half-way through an apply then.
 applied=false
-# the sets there were before this run's ipset restore, which lists them (none when it did not run)
-listed=
+# the sets there were before this run's ipset restore, which lists them into a file of this run
+# in the lock directory (removed with the lock), when it ran to the end
 listed_by_restore=false
 cleanup_sets() {
   command -v ipset >/dev/null 2>&1 || return 0
   # after a success the sets are those listed before plus this policy's (kept); else list them now
-  if [ "$applied" != true ] || [ "$listed_by_restore" != true ]; then listed=$(ipset list -n 2>/dev/null) || listed=; fi
+  listed=
+  if [ "$applied" = true ] && [ "$listed_by_restore" = true ]; then
+    while IFS= read -r set; do listed="$listed $set"; done < "$rec.sets"
+  else
+    listed=$(ipset list -n 2>/dev/null) || listed=
+  fi
   for set in $listed; do
     case "$applied:$set" in
       ${keepCase}*:${setPrefix}*) ipset destroy "$set" 2>/dev/null || true ;;
@@ -226,10 +231,12 @@ cleanup_sets() {
 }
 have_rules() { "iptables-$mode-save" -t filter 2>/dev/null | grep -q -E -e ' -j ${names.chains.input}( |$)'; }
 ${REPORT_FAILURE}
-# the IPv6 restore while it runs in the background
+# the ipset restore and the IPv6 restore while they run in the background
+sets_pid=
 v6_pid=
 on_exit() {
-  if [ -n "$v6_pid" ]; then wait "$v6_pid" 2>/dev/null || true; fi
+  # what runs in the background settles first: then the clean-up and the report see the end state
+  if [ -n "$sets_pid$v6_pid" ]; then wait 2>/dev/null || true; fi
   if [ "$locked" = true ]; then cleanup_sets; fi
   if [ "$applied" != true ]; then report_failure "iptables-$mode-save"; fi
   lock_release
@@ -239,12 +246,12 @@ ${LOCK_OR_EXIT}
 ${sets.length === 0 ? '' : `
 # Address and port lists: one set lookup per packet, however long the list. The scratch sets
 # carry this run's pid in their names. The same ipset run first lists the sets there are, for the
-# clean-up on the way out.
+# clean-up on the way out. It runs in the background while the rules in force are read below
+# (they do not touch sets); the rules are committed only once it has succeeded.
 scratch=$$
 ${lockCheck('the ipsets')}
-listed=$(ipset restore -exist ${expandingHeredoc('SETS', ['list -n', ...setLines], ['${scratch}'])}
-)
-listed_by_restore=true
+ipset restore -exist > "$rec.sets" ${expandingHeredoc('SETS', ['list -n', ...setLines], ['${scratch}']).replace('<<SETS', '<<SETS &')}
+sets_pid=$!
 `}
 # The jumps to our chains that a family lacks go first in each built-in chain, in the same
 # transaction as the chains; a jump found more than once (an older release raced) is deleted
@@ -308,6 +315,11 @@ revert_family() {
 # that committed is put back, so a failing apply changes nothing. A run killed at any point leaves
 # each family its previous rules or the new ones, never none. (On the way out, on_exit waits for
 # the IPv6 restore first: it reports and cleans up only what is settled.)
+if [ -n "$sets_pid" ]; then
+  if ! wait "$sets_pid"; then sets_pid=; exit 1; fi
+  sets_pid=
+  listed_by_restore=true
+fi
 ${lockCheck('the rules')}
 if [ "$ipv6" = true ]; then
   "ip6tables-$mode-restore" -w ${XTABLES_WAIT} --noflush ${splicingHeredoc('RULES', [{ literal: v6 }, { shell: '$v6_fixes' }, { literal: ['COMMIT'] }], ' &')}

@@ -91,12 +91,12 @@ lock_acquire() {
         current=
         { read -r current < "$lock"; } 2>/dev/null || true
         if [ "$current" = "$holder" ]; then
-          # with the holder's record file (named by its pid and start time), left by a kill
+          # with the holder's record file (named by its pid and start time) and its files, left by a kill
           # shellcheck disable=SC2086
           set -- $holder
           holder_rec=
           case "$#:\${1:-}\${2:-}" in 4:*[!0-9]*) ;; 4:*) holder_rec="$lock_dir/holder.$1.$2" ;; esac
-          rm -f "$lock" \${holder_rec:+"$holder_rec"}
+          if [ -n "$holder_rec" ]; then rm -f "$lock" "$holder_rec" "$holder_rec".*; else rm -f "$lock"; fi
           echo "hostnet: took over the lock of an earlier run ($stale_why): $holder" >&2
         fi
         rm -f "$lock.break"
@@ -126,8 +126,8 @@ lock_release() {
   if [ "$locked" != true ]; then return 0; fi
   current=
   { read -r current < "$lock"; } 2>/dev/null || true
-  # the record file (our lock's second name) goes in the same rm
-  if [ "$current" = "$held" ]; then rm -f "$lock" "$rec"; else rm -f "$rec"; fi
+  # the record file (our lock's second name) and this run's files ("$rec".*) go in the same rm
+  if [ "$current" = "$held" ]; then rm -f "$lock" "$rec" "$rec".*; else rm -f "$rec" "$rec".*; fi
   locked=false
 }`;
 
