@@ -3,7 +3,7 @@ import { HostNames, hostNames } from './host-names';
 import { LinuxSet, LinuxSetRegistry, fitsMultiport } from './linux-sets';
 import { LOCK_FUNCTIONS, LOCK_OR_EXIT, REPORT_FAILURE, SIGNAL_TRAPS, lockCheck, modeComment } from './node-lock';
 import { denyIds, iptablesMetrics } from './rule-metrics';
-import { comment, expandingHeredoc, heredoc, shQuote } from './shell';
+import { comment, expandingHeredoc, shQuote, splicingHeredoc } from './shell';
 import { Family, hostOrCidr } from '../policy/cidr';
 import { CompiledPolicy, CompiledRule, governedProtocols } from '../policy/compiled-policy';
 import { FirewallMode } from '../policy/firewall-mode';
@@ -174,6 +174,8 @@ function applyScript(policy: CompiledPolicy, names: HostNames, v4: string[], v6:
     return [`create ${set.name} ${type}`, `create ${tmp} ${type}`,
       ...set.members.map((m) => `add ${tmp} ${m}`), `swap ${tmp} ${set.name}`, `destroy ${tmp}`];
   });
+  const ownChains = Object.values(names.chains).join(' ');
+  const ownRuleArms = Object.values(names.chains).map((c) => `"-A ${c} "*`).join('|');
   // after a success, the sets this policy names stay
   const keepCase = sets.length === 0 ? '' : `${sets.map((set) => `true:${set.name}`).join('|')}) ;;\n      `;
   return `#!/bin/sh
@@ -210,9 +212,19 @@ ${LOCK_FUNCTIONS}
 # set in use, so the sets of the rules in force stay), then the lock is released. Only the lock's
 # holder touches sets: no other run is half-way through an apply then.
 applied=false
+# the sets there were before this run's ipset restore, which lists them into a file of this run
+# in the lock directory (removed with the lock), when it ran to the end
+listed_by_restore=false
 cleanup_sets() {
   command -v ipset >/dev/null 2>&1 || return 0
-  for set in $(ipset list -n 2>/dev/null); do
+  # after a success the sets are those listed before plus this policy's (kept); else list them now
+  listed=
+  if [ "$applied" = true ] && [ "$listed_by_restore" = true ]; then
+    while IFS= read -r set; do listed="$listed $set"; done < "$rec.sets"
+  else
+    listed=$(ipset list -n 2>/dev/null) || listed=
+  fi
+  for set in $listed; do
     case "$applied:$set" in
       ${keepCase}*:${setPrefix}*) ipset destroy "$set" 2>/dev/null || true ;;
     esac
@@ -220,7 +232,12 @@ cleanup_sets() {
 }
 have_rules() { "iptables-$mode-save" -t filter 2>/dev/null | grep -q -E -e ' -j ${names.chains.input}( |$)'; }
 ${REPORT_FAILURE}
+# the ipset restore and the IPv6 restore while they run in the background
+sets_pid=
+v6_pid=
 on_exit() {
+  # what runs in the background settles first: then the clean-up and the report see the end state
+  if [ -n "$sets_pid$v6_pid" ]; then wait 2>/dev/null || true; fi
   if [ "$locked" = true ]; then cleanup_sets; fi
   if [ "$applied" != true ]; then report_failure "iptables-$mode-save"; fi
   lock_release
@@ -229,49 +246,97 @@ ${SIGNAL_TRAPS}
 ${LOCK_OR_EXIT}
 ${sets.length === 0 ? '' : `
 # Address and port lists: one set lookup per packet, however long the list. The scratch sets
-# carry this run's pid in their names.
+# carry this run's pid in their names. The same ipset run first lists the sets there are, for the
+# clean-up on the way out. It runs in the background while the rules in force are read below
+# (they do not touch sets); the rules are committed only once it has succeeded.
 scratch=$$
-sets() {
-  cat ${expandingHeredoc('SETS', setLines, ['${scratch}'])}
-}
 ${lockCheck('the ipsets')}
-sets | ipset restore -exist
+ipset restore -exist > "$rec.sets" ${expandingHeredoc('SETS', ['list -n', ...setLines], ['${scratch}']).replace('<<SETS', '<<SETS &')}
+sets_pid=$!
 `}
-rules_ipv4() {
-  cat ${heredoc('RULES', v4)}
-}
-
-rules_ipv6() {
-  cat ${heredoc('RULES', v6)}
-}
-
 # The jumps to our chains that a family lacks go first in each built-in chain, in the same
 # transaction as the chains; a jump found more than once (an older release raced) is deleted
-# down to one. One iptables-save instead of a check per jump.
+# down to one. One iptables-save per family, read by the shell: no program per jump.
+nl='
+'
 jump_fixes() {
-  # (stderr: iptables-nft-save warns about legacy tables on hosts that have both)
-  saved=$("$1-$mode-save" -t filter 2>/dev/null)
+  fixes=
   for pair in ${jumps}; do
     builtin=\${pair%%:*}
     chain=\${pair#*:}
     jump="-A $builtin -m comment --comment ${jumpTag} -j $chain"
-    count=$(printf '%s\\n' "$saved" | grep -c -x -F -e "$jump" || true)
-    if [ "$count" -eq 0 ]; then echo "-I $builtin 1 -m comment --comment ${jumpTag} -j $chain"; fi
-    while [ "$count" -gt 1 ]; do echo "-D \${jump#-A }"; count=$((count - 1)); done
+    case "$saved" in
+      # found twice or more (rare): count exactly
+      *"$nl$jump$nl"*"$jump$nl"*) count=$(printf '%s\\n' "$saved" | grep -c -x -F -e "$jump" || true) ;;
+      *"$nl$jump$nl"*) count=1 ;;
+      *) count=0 ;;
+    esac
+    if [ "$count" -eq 0 ]; then fixes="$fixes-I $builtin 1 -m comment --comment ${jumpTag} -j $chain$nl"; fi
+    while [ "$count" -gt 1 ]; do fixes="$fixes-D \${jump#-A }$nl"; count=$((count - 1)); done
   done
 }
-v4_jumps=$(jump_fixes iptables)
-v6_jumps=
-if [ "$ipv6" = true ]; then v6_jumps=$(jump_fixes ip6tables); fi
-
-# IPv6 is checked first, then each family commits atomically: a bad rule set changes nothing.
+# (stderr: iptables-nft-save warns about legacy tables on hosts that have both)
+saved4=$nl$("iptables-$mode-save" -t filter 2>/dev/null)$nl
+saved=$saved4
+jump_fixes
+v4_fixes=$fixes
+saved6=
+v6_fixes=
 if [ "$ipv6" = true ]; then
-  { rules_ipv6; echo "$v6_jumps"; echo COMMIT; } | "ip6tables-$mode-restore" -w ${XTABLES_WAIT} --noflush --test
+  saved6=$nl$("ip6tables-$mode-save" -t filter 2>/dev/null)$nl
+  saved=$saved6
+  jump_fixes
+  v6_fixes=$fixes
+fi
+
+# Put back a family's previous rules ($1: iptables or ip6tables; $2: its save above; $3: the jump
+# fixes this run committed): our chains as they were, or, where a chain was not there, gone with
+# the jumps this run added. Duplicate jumps cut stay cut.
+revert_family() {
+  echo "hostnet: the other family's rules failed after the $1 rules were committed; putting the previous $1 rules back" >&2
+  if ! {
+    echo '*filter'
+    for chain in ${ownChains}; do echo ":$chain - [0:0]"; done
+    printf '%s\\n' "$2" | while IFS= read -r line; do
+      case "$line" in ${ownRuleArms}) printf '%s\\n' "$line" ;; esac
+    done
+    printf '%s' "$3" | while IFS= read -r line; do
+      case "$line" in "-I "*) rest=\${line#-I }; echo "-D \${rest%% *} \${rest#* 1 }" ;; esac
+    done
+    for chain in ${ownChains}; do
+      case "$2" in *"$nl:$chain "*) ;; *) echo "-X $chain" ;; esac
+    done
+    echo COMMIT
+  } | "$1-$mode-restore" -w ${XTABLES_WAIT} --noflush; then
+    echo "hostnet: could not put the previous $1 rules back: it has the new rules, the other family the previous ones" >&2
+  fi
+}
+
+# Each family commits atomically, both at once (IPv6 in the background): when one fails, the one
+# that committed is put back, so a failing apply changes nothing. A run killed at any point leaves
+# each family its previous rules or the new ones, never none. (On the way out, on_exit waits for
+# the IPv6 restore first: it reports and cleans up only what is settled.)
+if [ -n "$sets_pid" ]; then
+  if ! wait "$sets_pid"; then sets_pid=; exit 1; fi
+  sets_pid=
+  listed_by_restore=true
 fi
 ${lockCheck('the rules')}
-{ rules_ipv4; echo "$v4_jumps"; echo COMMIT; } | "iptables-$mode-restore" -w ${XTABLES_WAIT} --noflush
 if [ "$ipv6" = true ]; then
-  { rules_ipv6; echo "$v6_jumps"; echo COMMIT; } | "ip6tables-$mode-restore" -w ${XTABLES_WAIT} --noflush
+  "ip6tables-$mode-restore" -w ${XTABLES_WAIT} --noflush ${splicingHeredoc('RULES', [{ literal: v6 }, { shell: '$v6_fixes' }, { literal: ['COMMIT'] }], ' &')}
+  v6_pid=$!
+fi
+v4_ok=true
+"iptables-$mode-restore" -w ${XTABLES_WAIT} --noflush ${splicingHeredoc('RULES', [{ literal: v4 }, { shell: '$v4_fixes' }, { literal: ['COMMIT'] }], ' || v4_ok=false')}
+v6_ok=true
+if [ -n "$v6_pid" ]; then
+  wait "$v6_pid" || v6_ok=false
+  v6_pid=
+fi
+if [ "$v4_ok:$v6_ok" != true:true ]; then
+  if [ "$v4_ok" = true ]; then revert_family iptables "$saved4" "$v4_fixes"; fi
+  if [ "$v6_ok" = true ] && [ "$ipv6" = true ]; then revert_family ip6tables "$saved6" "$v6_fixes"; fi
+  exit 1
 fi
 applied=true
 echo "hostnet: applied NodeFirewall ${name} (iptables-$mode)${mode === FirewallMode.AUDIT ? ' in AUDIT mode: nothing is dropped' : ''}"

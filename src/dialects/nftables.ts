@@ -162,11 +162,9 @@ on_exit() {
 ${SIGNAL_TRAPS}
 ${LOCK_OR_EXIT}
 
-ruleset() {
-  cat ${heredoc('NFT', [`table ${ownTable} {}`, `delete table ${ownTable}`, ...table])}
-}
 ${lockCheck('the rules')}
-ruleset | nft -f -
+# (the rule set straight from the script: no program to pipe it through)
+nft -f - ${heredoc('NFT', [`table ${ownTable} {}`, `delete table ${ownTable}`, ...table])}
 applied=true
 echo "hostnet: applied NodeFirewall ${name} (nftables)${mode === FirewallMode.AUDIT ? ' in AUDIT mode: nothing is dropped' : ''}"
 `;

@@ -12,6 +12,9 @@ import { FirewallMode } from '../policy/firewall-mode';
  * time) or its lease ran out (any namespace: a pod SIGKILLed mid-apply). Breaking takes a second
  * lock and re-reads the record first, so two waiters never both break and both enter. A holder
  * that outlived its lease does not commit.
+ *
+ * It costs two programs on the way through (`ln` to take, one `rm` of the lock and its record
+ * file to release) and no subshell: on a busy node each fork is a few ms of every apply.
  */
 export const LOCK_FUNCTIONS = `# One apply or remove at a time on this node (see README: concurrency). The lock directory is a
 # host directory, so runs in other pods of this node see the same lock; it is shared by every
@@ -21,31 +24,42 @@ lock="$lock_dir/apply.lock"
 lock_wait="\${HOSTNET_LOCK_WAIT_SECONDS:-90}"
 lock_lease="\${HOSTNET_LOCK_LEASE_SECONDS:-60}"
 locked=false
-uptime_s() { read -r up _ < /proc/uptime; echo "\${up%.*}"; }
-# start time of process $1 in clock ticks since boot (field 22 of /proc/PID/stat), empty if none
+# (helpers set variables rather than print: each $(...) would fork a shell, a few ms on a busy node)
+# lock_now: seconds since boot
+uptime_s() { read -r lock_now _ < /proc/uptime; lock_now=\${lock_now%.*}; }
+# proc_start: start time of process $1 in clock ticks since boot (field 22 of /proc/PID/stat), empty if none
 start_of() {
+  proc_start=
   stat=
   { read -r stat < "/proc/$1/stat"; } 2>/dev/null || true
   # shellcheck disable=SC2086 # split the fields after the command name on purpose
   set -- \${stat##*) }
-  if [ "$#" -ge 20 ]; then echo "\${20}"; fi
+  if [ "$#" -ge 20 ]; then proc_start=\${20}; fi
 }
 # a holder record: pid, its start time, pid 1's start time, end of lease
-record() { echo "$$ $self_start $init_start $(($(uptime_s) + $1))"; }
+record() { uptime_s; echo "$$ $self_start $init_start $((lock_now + $1))"; }
 # true when the record in $1 belongs to nobody any more
 lock_stale() {
   # shellcheck disable=SC2086
   set -- $1
   if [ "$#" -ne 4 ]; then return 0; fi
   case "$1$2$3$4" in *[!0-9]*) return 0 ;; esac
-  if [ "$(uptime_s)" -ge "$4" ]; then stale_why="its lease ran out"; return 0; fi
-  if [ "$3" = "$init_start" ] && [ "$(start_of "$1")" != "$2" ]; then stale_why="pid $1 is gone"; return 0; fi
+  uptime_s
+  if [ "$lock_now" -ge "$4" ]; then stale_why="its lease ran out"; return 0; fi
+  if [ "$3" = "$init_start" ]; then
+    start_of "$1"
+    if [ "$proc_start" != "$2" ]; then stale_why="pid $1 is gone"; return 0; fi
+  fi
   return 1
 }
-# takes $2 (the lock or the breaker) with a record valid for $1 seconds; false when it exists
+# takes $2 (the lock or the breaker) with a record valid for $1 seconds; false when it exists. The
+# lock's record file stays (a second name of the lock) until lock_release removes both in one rm.
 take() {
   record "$1" > "$rec"
-  if ln "$rec" "$2" 2>/dev/null; then rm -f "$rec"; return 0; fi
+  if ln "$rec" "$2" 2>/dev/null; then
+    if [ "$2" != "$lock" ]; then rm -f "$rec"; fi
+    return 0
+  fi
   rm -f "$rec"
   return 1
 }
@@ -55,10 +69,13 @@ lock_acquire() {
     echo "hostnet: lock directory $lock_dir is missing and cannot be made (set HOSTNET_LOCK_DIR)" >&2
     return 1
   fi
-  self_start=$(start_of $$)
-  init_start=$(start_of 1)
+  start_of $$
+  self_start=$proc_start
+  start_of 1
+  init_start=$proc_start
   rec="$lock_dir/holder.$$.$self_start"
-  give_up=$(($(uptime_s) + lock_wait))
+  uptime_s
+  give_up=$((lock_now + lock_wait))
   while :; do
     if take "$lock_lease" "$lock"; then
       { read -r held < "$lock"; } 2>/dev/null || held=
@@ -74,7 +91,12 @@ lock_acquire() {
         current=
         { read -r current < "$lock"; } 2>/dev/null || true
         if [ "$current" = "$holder" ]; then
-          rm -f "$lock"
+          # with the holder's record file (named by its pid and start time) and its files, left by a kill
+          # shellcheck disable=SC2086
+          set -- $holder
+          holder_rec=
+          case "$#:\${1:-}\${2:-}" in 4:*[!0-9]*) ;; 4:*) holder_rec="$lock_dir/holder.$1.$2" ;; esac
+          if [ -n "$holder_rec" ]; then rm -f "$lock" "$holder_rec" "$holder_rec".*; else rm -f "$lock"; fi
           echo "hostnet: took over the lock of an earlier run ($stale_why): $holder" >&2
         fi
         rm -f "$lock.break"
@@ -85,7 +107,8 @@ lock_acquire() {
       fi
       continue
     fi
-    if [ "$(uptime_s)" -ge "$give_up" ]; then
+    uptime_s
+    if [ "$lock_now" -ge "$give_up" ]; then
       echo "hostnet: another apply or remove holds $lock (record: $holder); gave up after \${lock_wait}s, changing nothing" >&2
       return 1
     fi
@@ -96,13 +119,15 @@ lock_acquire() {
 lock_valid() {
   # shellcheck disable=SC2086
   set -- $held
-  [ "$locked" = true ] && [ "$(uptime_s)" -lt "$4" ]
+  uptime_s
+  [ "$locked" = true ] && [ "$lock_now" -lt "$4" ]
 }
 lock_release() {
   if [ "$locked" != true ]; then return 0; fi
   current=
   { read -r current < "$lock"; } 2>/dev/null || true
-  if [ "$current" = "$held" ]; then rm -f "$lock"; fi
+  # the record file (our lock's second name) and this run's files ("$rec".*) go in the same rm
+  if [ "$current" = "$held" ]; then rm -f "$lock" "$rec" "$rec".*; else rm -f "$rec" "$rec".*; fi
   locked=false
 }`;
 

@@ -26,3 +26,15 @@ export function expandingHeredoc(delimiter: string, lines: string[], variables: 
   }
   return heredoc(delimiter, lines).replace(`<<'${delimiter}'`, `<<${delimiter}`);
 }
+
+/**
+ * An unquoted heredoc whose body is `lines` taken literally (each `\`, `$` and backquote escaped, the
+ * only characters a backslash escapes there) with shell text spliced in where `parts` says: the
+ * command reads the static text and the shell's values in one stream, without a `cat` to join them.
+ * `rest` ends the command's line (` &`, ` || x=false`): in sh it goes there, not after the body.
+ */
+export function splicingHeredoc(delimiter: string, parts: Array<{ readonly literal: string[] } | { readonly shell: string }>, rest = ''): string {
+  const body = parts.flatMap((p) => ('literal' in p ? p.literal.map((l) => l.replace(/[\\$`]/g, (c) => `\\${c}`)) : [p.shell]));
+  if (body.some((l) => l === delimiter)) throw new Error(`internal: heredoc body contains its delimiter ${delimiter}`);
+  return [`<<${delimiter}${rest}`, ...body, delimiter].join('\n');
+}

@@ -271,6 +271,33 @@ describeE2e('apply.sh and remove.sh under concurrency, kills, held locks and mis
           expect(await state()).toEqual(ref.none);
         });
 
+        for (const bad of ['ipv4', 'ipv6'] as const) {
+          const good = bad === 'ipv4' ? 'ip6tables' : 'iptables';
+          test(`${bad} rules the kernel refuses while the other family commits: that one is put back, nothing changed, on an applied node and a fresh one`, async () => {
+            // the families commit at once, no --test pass: break one family's restore only
+            const v4At = scriptsB.apply.indexOf('v4_ok=true\n"iptables-$mode-restore"');
+            const v6At = scriptsB.apply.indexOf('"ip6tables-$mode-restore" -w 10 --noflush <<RULES &');
+            expect(v6At).toBeGreaterThan(0);
+            expect(v4At).toBeGreaterThan(v6At);
+            const [from, to] = bad === 'ipv4' ? [v4At, scriptsB.apply.length] : [v6At, v4At];
+            const broken = file(`apply-${bad}-broken.sh`, scriptsB.apply.slice(0, from) +
+              scriptsB.apply.slice(from, to).replace('--ctstate RELATED,ESTABLISHED', '--ctstate BOGUS') + scriptsB.apply.slice(to));
+            ok(await sh(applyA), 'apply A');
+            const refused = await sh(broken);
+            expect(refused.code).not.toBe(0);
+            expect(refused.stderr).toContain(`hostnet: the other family's rules failed after the ${good} rules were committed; putting the previous ${good} rules back`);
+            expect(refused.stderr).not.toContain('could not put the previous');
+            expect(refused.stderr).toContain('hostnet: apply failed; the previous hostnet rules stay in force');
+            expect(await state()).toEqual(ref.a);
+            await reset();
+            const fresh = await sh(broken);
+            expect(fresh.code).not.toBe(0);
+            expect(fresh.stderr).toContain('this node has NO hostnet rules');
+            expect(await state()).toEqual(ref.none);
+            expect(await ourSets()).toEqual([]);
+          });
+        }
+
         test('duplicate jumps left by an older release are cut back to one per chain', async () => {
           ok(await sh(applyA), 'apply A');
           const save = `iptables-${flavour.iptables}`;
