@@ -56,7 +56,8 @@ export const throughputKey = (flow: Flow, backend: Backend, policy: PolicyVarian
 export const LEGACY_TABLES_KEY = 'throughput.udp.legacy-tables';
 export const throughputTarget = (policy: PolicyVariant): Target | undefined => (policy === 'default' ? undefined : THROUGHPUT_TARGET);
 export const applyKey = (backend: Backend, kind: (typeof APPLY_KINDS)[number]) => `apply.${backend}.${kind}`;
-export const applyTarget = (kind: (typeof APPLY_KINDS)[number]): Target | undefined => (kind === 'first' ? APPLY_TARGET : undefined);
+/** The issue's target holds for the first apply and the re-apply (against the bare load and the bare load again). */
+export const applyTarget = (_kind: (typeof APPLY_KINDS)[number]): Target | undefined => APPLY_TARGET;
 export const synthKey = (profile: string) => `synth.${profile}`;
 /** `node lib/main.js`, the unbundled compiled app, for the default profile (info). */
 export const SYNTH_LIB_MAIN_KEY = 'synth.k2s.lib-main';
