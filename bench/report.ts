@@ -256,8 +256,9 @@ function renderThroughput(d: ReportData, get: Get, p: Put): void {
       : flow === 'udp'
         ? `Why: after the first datagram the flow leaves our chain at its second rule, the same with or without the set (the default policy keeps ${fmt(def)}): ` +
           (backend === 'iptables'
-            ? 'what is paid per packet is the jump from FORWARD into HOSTNET-FORWARD and its first rule (iptables-nft turns both into nf_tables ' +
-              'rules with a native `ct state` match, each with the counter every iptables rule carries). Which part costs most was not profiled.'
+            ? 'what is paid per packet is the jump from FORWARD into HOSTNET-FORWARD and its first two rules (iptables-nft turns them into ' +
+              'nf_tables rules with a native protocol compare and `ct state` match, each with the counter every iptables rule carries). ' +
+              'Which part costs most was not profiled.'
             : 'what is paid per packet is one more base chain on the forward hook and its first two rules (a protocol compare, `ct state established,related accept`).')
         : `Why: TCP leaves our chain at its first rule; the set is never consulted (the default policy keeps ${fmt(def)}).`;
     p(`- \`${r.key}\`: ${missBy(r)}. ${noise}${why}`);
@@ -409,7 +410,7 @@ function renderSurprises(d: ReportData, get: Get, p: Put): void {
     '  /proc/net/ip_tables_names first: a namespace without legacy tables holds no legacy hint chains.',
     '- **Tracked UDP is not free with the iptables backend.** After the first datagram the set is never consulted, yet iptables keeps',
     `  ${trackedUdp('iptables', 'default')} (default) / ${trackedUdp('iptables', '1000-cidrs')} (1000-cidrs) and nftables ${trackedUdp('nftables', 'default')} / ${trackedUdp('nftables', '1000-cidrs')}:`,
-    '  the per-packet price of the jump and the `replies` rule, independent of the number of exemptions.',
+    '  the per-packet price of the jump and its first two rules (`not-governed`, `replies`), independent of the number of exemptions.',
     `- **The set lookup that lets a datagram through** costs about ${setCost('iptables').toFixed(0)} ns with iptables (ipset \`hash:net\` through \`-m set\`,`,
     `  the one match iptables-nft leaves in its xtables compatibility layer) and about ${setCost('nftables').toFixed(0)} ns with nftables (one hash set per`,
     '  prefix length, `ip daddr & mask @set`): untracked, 1000-cidrs-in-list minus default, client CPU per datagram; an estimate,',
