@@ -40,7 +40,7 @@ export interface BenchOptions {
 }
 
 const SMOKE_SCALE = { latencySeconds: 1, scaleCounts: [100, 300, 1000] as const, scaleSynthRuns: 1, scaleApplyIterations: 1 };
-const FULL_SCALE = { latencySeconds: 2, scaleCounts: [1000, 10000, 100000] as const, scaleSynthRuns: 2, scaleApplyIterations: 3 };
+const FULL_SCALE = { latencySeconds: 2, scaleCounts: [1000, 10000, 100000] as const, scaleSynthRuns: 3, scaleApplyIterations: 3 };
 
 export function benchOptions(smoke: boolean, libDir: string): BenchOptions {
   return smoke
