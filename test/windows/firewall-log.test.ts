@@ -10,11 +10,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Node } from 'web-tree-sitter';
+import { windowsAgentOptions } from './agent-options';
 import { Flow, readRules, ruleMatches } from './firewall-evaluator';
 import { DropCounter, LogFile, LogFollower, findRule, parseTable, toPacket } from './firewall-log-reference';
 import { PATH, windowsPolicy } from './fixtures';
 import { allNodes, parsePowerShell, parseProblems, verbatimValue } from './powershell-parser';
-import { AgentOptions } from '../../src/dialects/agent-options';
 import { formatDropLog } from '../../src/dialects/drop-log-format';
 import { renderWindowsAgent } from '../../src/dialects/windows-agent';
 import { renderWindowsFirewall } from '../../src/dialects/windows-firewall';
@@ -237,17 +237,6 @@ describe('the table against the Block rules it comes from (property)', () => {
 });
 
 describe('run.ps1\'s firewall log reader and metrics (tree-sitter)', () => {
-  const OPTIONS = {
-    name: 'hostnet',
-    policyId: 'a'.repeat(64),
-    reapplySeconds: 300,
-    driftSeconds: 10,
-    dnsChecks: [],
-    dnsName: 'kubernetes.default.svc.cluster.local',
-    backend: 'windows-firewall',
-    version: '0.0.0',
-    metricsSeconds: 30,
-  } as Omit<AgentOptions, 'mode'>;
 
   function functionNamed(root: Node, name: string): Node {
     const found = [...allNodes(root)].find((n) => n.type === 'function_statement'
@@ -259,7 +248,7 @@ describe('run.ps1\'s firewall log reader and metrics (tree-sitter)', () => {
 
   test.each([FirewallMode.ENFORCE, FirewallMode.AUDIT])('%s: the metric names are exactly the exported ones, the labels those of Linux', async (mode) => {
     // GIVEN
-    const root = (await parsePowerShell(renderWindowsAgent({ ...OPTIONS, mode }))).rootNode;
+    const root = (await parsePowerShell(renderWindowsAgent(windowsAgentOptions('hostnet', mode)))).rootNode;
     expect(parseProblems(root.tree)).toEqual([]);
     // WHEN the names in Write-Metrics' literals are collected
     const written = literals(functionNamed(root, 'Write-Metrics'));
@@ -276,7 +265,7 @@ describe('run.ps1\'s firewall log reader and metrics (tree-sitter)', () => {
   });
 
   test('the drop log line is the shared format; the log fields are read at Microsoft\'s positions', async () => {
-    const root = (await parsePowerShell(renderWindowsAgent({ ...OPTIONS, mode: FirewallMode.ENFORCE }))).rootNode;
+    const root = (await parsePowerShell(renderWindowsAgent(windowsAgentOptions()))).rootNode;
     const format = literals(functionNamed(root, 'Write-DropLog')).find((t) => t.startsWith('hostnet drop '))!;
     const filled = format.replace(/\{(\d)\}/g, (_, i) => ['r1', 'drop', 'udp', '192.0.2.1:5', '[2001:db8::1]:53', 'egress'][Number(i)]);
     expect(filled).toBe(formatDropLog({ rule: 'r1', action: 'drop', protocol: 'udp', source: '192.0.2.1', sourcePort: 5, destination: '2001:db8::1', destinationPort: 53, direction: 'egress' }));

@@ -1,11 +1,10 @@
 // Two NodeFirewalls on one Windows host: each apply.ps1/remove.ps1 touches only its own rule group
 // and rule names, so one firewall's apply or remove never removes the other's rules.
+import { windowsAgentOptions } from './agent-options';
 import { readRules } from './firewall-evaluator';
 import { windowsPolicy } from './fixtures';
-import { AgentOptions } from '../../src/dialects/agent-options';
 import { renderWindowsAgent, renderWindowsReadiness } from '../../src/dialects/windows-agent';
 import { renderWindowsFirewall } from '../../src/dialects/windows-firewall';
-import { FirewallMode } from '../../src/policy/firewall-mode';
 import { K2S_PROFILE } from '../../src/profiles/k2s';
 
 /** PowerShell's -like for the patterns we write: `*` any run, `?` one character, nothing else special. */
@@ -56,20 +55,8 @@ describe('two NodeFirewalls on one Windows host', () => {
   });
 
   test('the agents keep their last good policy, pod directories and readiness apart', () => {
-    const options = (name: string) => ({
-      name,
-      mode: FirewallMode.ENFORCE,
-      policyId: 'a'.repeat(64),
-      reapplySeconds: 300,
-      driftSeconds: 10,
-      dnsChecks: [],
-      dnsName: 'kubernetes.default.svc.cluster.local',
-      backend: 'windows-firewall',
-      version: '0.0.0',
-      metricsSeconds: 30,
-    } as AgentOptions);
-    const runA = renderWindowsAgent(options('hostnet'));
-    const runB = renderWindowsAgent(options('edge-pool'));
+    const runA = renderWindowsAgent(windowsAgentOptions('hostnet'));
+    const runB = renderWindowsAgent(windowsAgentOptions('edge-pool'));
     // the default name keeps the files of earlier releases
     expect(runA).toContain("$Good = Join-Path $Node 'good-apply.ps1'");
     expect(runA).toContain("$PodsRoot = Join-Path $Node 'pods'");
