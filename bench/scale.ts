@@ -22,7 +22,7 @@ import {
   SCALE_TIERS, SCALE_VARIANTS, ScaleBigTier, ScaleTier, ScaleVariant, THROUGHPUT_TARGET, scaleApplyKey, scaleConfigMapKey, scaleLatencyKey,
   scaleSynthKey, scaleThroughputKey, scaleWindowsKey,
 } from './ratios';
-import { FirewallConfig, NONE, Pair, THROUGHPUT_TOPOLOGIES, Topology, fmtRange, measurePair, pairRatio } from './throughput';
+import { FirewallConfig, NONE, Pair, THROUGHPUT_TOPOLOGIES, Topology, fmtRange, measurePair, pairRatio, untracked } from './throughput';
 import { E2E_OVERRIDES } from '../test/util/synth';
 
 /** What client-side `kubectl apply` can keep in its last-applied-configuration annotation. */
@@ -271,15 +271,12 @@ export async function measureScaleLimits(opts: BenchOptions, tmp: string): Promi
             for (const t of batch) latency[config.key][t].push(measured[t]);
           }
         };
-        for (const t of topologies) await t.notrack('-A');
-        try {
+        await untracked(topologies, async () => {
           // the smoke run (numbers not kept) measures latency during the untracked flow, to stay short
-          const untracked = measurePair(opts, 'udp-untracked', config, test, base);
+          const pair = measurePair(opts, 'udp-untracked', config, test, base);
           if (opts.smoke) await measureLatencies();
-          throughput[config.key]['udp-untracked'].push(await untracked);
-        } finally {
-          for (const t of topologies) await t.notrack('-D');
-        }
+          throughput[config.key]['udp-untracked'].push(await pair);
+        });
         if (!opts.smoke) await measureLatencies();
         await test.switchTo(NONE);
       }
@@ -290,12 +287,7 @@ export async function measureScaleLimits(opts: BenchOptions, tmp: string): Promi
         const [test, base] = round % 2 === 0 ? topologies : [...topologies].reverse();
         progress(`scale per-packet round ${round + 1}/${opts.throughputReps}: ${config.key} (policy on ${test.name})`);
         await test.switchTo(config);
-        for (const t of topologies) await t.notrack('-A');
-        try {
-          inListPairs[config.key].push(await measurePair(opts, 'udp-untracked', config, test, base));
-        } finally {
-          for (const t of topologies) await t.notrack('-D');
-        }
+        inListPairs[config.key].push(await untracked(topologies, () => measurePair(opts, 'udp-untracked', config, test, base)));
         await test.switchTo(NONE);
       }
     }

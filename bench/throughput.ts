@@ -312,6 +312,16 @@ export function fmtRange(xs: number[]): string {
 
 const fmt3 = (x: number) => x.toFixed(3);
 
+/** Runs `measure` with every topology's flow untracked (NOTRACK), and tracks it again after. */
+export async function untracked<T>(topologies: readonly Topology[], measure: () => Promise<T>): Promise<T> {
+  for (const t of topologies) await t.notrack('-A');
+  try {
+    return await measure();
+  } finally {
+    for (const t of topologies) await t.notrack('-D');
+  }
+}
+
 export async function measurePair(opts: BenchOptions, flow: Flow, config: FirewallConfig, test: Topology, base: Topology): Promise<Pair> {
   for (let attempt = 1; ; attempt++) {
     try {
