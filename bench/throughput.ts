@@ -249,21 +249,22 @@ export async function measureThroughput(opts: BenchOptions, tmp: string): Promis
     }
     await b.prepareLegacyTables();
     for (const flow of FLOWS) {
-      if (flow === 'udp-untracked') for (const t of topologies) await t.notrack('-A');
-      for (let round = 0; round < opts.throughputReps; round++) {
-        // A and B swap roles every round, so neither topology is always the one with the policy;
-        // the configuration order alternates, so none always runs first or last
-        const [test, base] = round % 2 === 0 ? topologies : [...topologies].reverse();
-        const order = (round + FLOWS.indexOf(flow)) % 2 === 0 ? configs : [...configs].reverse();
-        for (const config of order) {
-          progress(`throughput ${flow} round ${round + 1}/${opts.throughputReps}: ${config.key} (policy on ${test.name})`);
-          await test.switchTo(config);
-          if (config.policy === '1000-cidrs') forwardChains[config.backend!] ??= await test.forwardChain(config.backend!);
-          pairs[config.key as FirewallKey][flow].push(await measurePair(opts, flow, config, test, base));
+      const rounds = async () => {
+        for (let round = 0; round < opts.throughputReps; round++) {
+          // A and B swap roles every round, so neither topology is always the one with the policy;
+          // the configuration order alternates, so none always runs first or last
+          const [test, base] = round % 2 === 0 ? topologies : [...topologies].reverse();
+          const order = (round + FLOWS.indexOf(flow)) % 2 === 0 ? configs : [...configs].reverse();
+          for (const config of order) {
+            progress(`throughput ${flow} round ${round + 1}/${opts.throughputReps}: ${config.key} (policy on ${test.name})`);
+            await test.switchTo(config);
+            if (config.policy === '1000-cidrs') forwardChains[config.backend!] ??= await test.forwardChain(config.backend!);
+            pairs[config.key as FirewallKey][flow].push(await measurePair(opts, flow, config, test, base));
+          }
+          await test.switchTo(NONE);
         }
-        await test.switchTo(NONE);
-      }
-      if (flow === 'udp-untracked') for (const t of topologies) await t.notrack('-D');
+      };
+      await (flow === 'udp-untracked' ? untracked(topologies, rounds) : rounds());
     }
   } finally {
     for (const topology of topologies) await topology.destroy();
